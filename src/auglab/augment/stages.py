@@ -1,0 +1,95 @@
+"""The stage contract shared by image, text and sequence data.
+
+A strategy names transforms for up to four stages (see DESIGN.md, "The four places an
+augmentation can run"). Each stage has one calling convention, whatever the data kind:
+
+- ``offline(examples) -> examples``: once, before training, on the whole train split.
+- ``sample(x) -> x``: per example, in ``Dataset.__getitem__`` (DataLoader workers).
+- ``batch(x, y) -> (x, y)``: in ``collate_fn``; ``y`` holds soft labels ``[B, K]``.
+- ``device(x, y) -> (x, y)``: in ``on_after_batch_transfer``, on the accelerator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from auglab.errors import AuglabError
+
+STAGES = ("offline", "sample", "batch", "device")
+
+
+def _instantiate_stage(stage: str, node: Mapping | None, strategy: str) -> dict[str, Callable]:
+    """Build one stage's named transforms in config order; a ``null`` entry switches one off."""
+    transforms: dict[str, Callable] = {}
+    for name, spec in (node or {}).items():
+        if spec is None:
+            continue
+        try:
+            transforms[name] = instantiate(spec)
+        except Exception as err:  # hydra wraps the real cause; keep the message to one line
+            cause = err.__cause__ or err
+            raise AuglabError(
+                f"augment '{strategy}': cannot build {stage}.{name}: {str(cause).splitlines()[0]} "
+                f"(check augment.{stage}.{name}.* overrides)"
+            ) from err
+    return transforms
+
+
+@dataclass
+class AugmentationStrategy:
+    """A named augmentation strategy: which data kinds it fits and its transforms per stage."""
+
+    name: str = "none"
+    kinds: tuple[str, ...] = ("image", "text", "sequence")
+    offline: dict[str, Callable] = field(default_factory=dict)
+    sample: dict[str, Callable] = field(default_factory=dict)
+    batch: dict[str, Callable] = field(default_factory=dict)
+    device: dict[str, Callable] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig | Mapping[str, Any]) -> AugmentationStrategy:
+        """Instantiate every stage of an ``augment/*.yaml`` config."""
+        if not isinstance(cfg, DictConfig):
+            cfg = OmegaConf.create(dict(cfg))
+        unknown = set(cfg.keys()) - {"name", "kinds", *STAGES}
+        if unknown:
+            raise AuglabError(
+                f"augment '{cfg.get('name')}' has unknown keys {sorted(unknown)}; "
+                f"valid keys: name, kinds, {', '.join(STAGES)}"
+            )
+        name = str(cfg.get("name", "none"))
+        stages = {stage: _instantiate_stage(stage, cfg.get(stage), name) for stage in STAGES}
+        return cls(name=name, kinds=tuple(cfg.get("kinds", cls.kinds)), **stages)
+
+    def check_fits(self, data_kind: str, valid_choices: list[str]) -> None:
+        """Fail before training when the strategy is for another kind of data."""
+        if data_kind not in self.kinds:
+            raise AuglabError(
+                f"augment={self.name} is for {'/'.join(self.kinds)} data but data is {data_kind}; "
+                f"choose one of: {', '.join(valid_choices)}"
+            )
+
+    def apply_offline(self, examples: Any) -> Any:
+        for transform in self.offline.values():
+            examples = transform(examples)
+        return examples
+
+    def apply_sample(self, x: Any) -> Any:
+        for transform in self.sample.values():
+            x = transform(x)
+        return x
+
+    def apply_batch(self, x: Any, y: Any) -> tuple[Any, Any]:
+        for transform in self.batch.values():
+            x, y = transform(x, y)
+        return x, y
+
+    def apply_device(self, x: Any, y: Any) -> tuple[Any, Any]:
+        for transform in self.device.values():
+            x, y = transform(x, y)
+        return x, y

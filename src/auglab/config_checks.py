@@ -1,0 +1,68 @@
+"""Checks that turn bad command lines into one-line errors before anything is built."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from auglab.errors import AuglabError
+
+CONF_DIR = Path(__file__).resolve().parent / "conf"
+NULLABLE_GROUPS = {"experiment", "debug", "logger", "hparams_search"}
+
+
+def groups() -> list[str]:
+    """The config groups under ``conf/`` (``hydra`` excluded: Hydra checks its own)."""
+    return sorted(d.name for d in CONF_DIR.iterdir() if d.is_dir() and d.name != "hydra")
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+@cache
+def strategies_for(kind: str) -> list[str]:
+    """Names of the ``augment`` options whose ``kinds`` include ``kind``."""
+    fits = []
+    for name in options("augment"):
+        kinds = OmegaConf.load(CONF_DIR / "augment" / f"{name}.yaml").get("kinds", [])
+        if kind in kinds:
+            fits.append(name)
+    return fits
+
+
+def _override_values(override) -> list[str] | None:
+    """The option names an override asks for, or None when it cannot be checked (glob, range)."""
+    from hydra.core.override_parser.types import Glob
+
+    if override.is_sweep_override():
+        if isinstance(override.value(), Glob) or override.is_range_sweep() or override.is_interval_sweep():
+            return None
+        return list(override.sweep_string_iterator())
+    value = override.value()
+    return ["null"] if value is None else [override.get_value_element_as_str()]
+
+
+def check_overrides(args: list[str]) -> None:
+    """Fail with the valid choices when ``group=option`` names an option that does not exist."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    candidates = [a for a in args if not a.startswith("-") and "=" in a]
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides=candidates)
+    except HydraException:
+        return  # a syntax error: Hydra reports it with its own pointer into the line
+    known = set(groups())
+    for override in parsed:
+        group = override.key_or_group
+        if group not in known or override.is_delete():
+            continue
+        values = _override_values(override)
+        for value in values or []:
+            if value == "null" and group in NULLABLE_GROUPS:
+                continue
+            if value not in options(group):
+                raise AuglabError(f"unknown {group}={value}; choose one of: {', '.join(options(group))}")

@@ -1,0 +1,80 @@
+"""Run one Hydra job: skip it when already finished, record failures, keep a sweep going."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from auglab.errors import AuglabError
+from auglab.run_record import write_json as _write_json
+
+log = logging.getLogger(__name__)
+
+
+def _is_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    """Only rank 0 records: DDP child processes share the job's folder."""
+    from lightning.pytorch.utilities import rank_zero_only
+
+    if getattr(rank_zero_only, "rank", 0) == 0:
+        _write_json(path, payload)
+
+
+def _finish_wandb() -> None:
+    """Close the W&B run so the next job of a sweep opens its own instead of appending to this one."""
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()
+
+
+def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> float | None:
+    """Call ``task(cfg)``; write ``run.json`` with its status. Returns ``cfg.optimized_metric``'s value.
+
+    In a sweep a failed job is recorded and the sweep goes on; a job whose folder already says
+    ``ok`` (the same sweep started again) is skipped. In a single run a bad input prints one line.
+    """
+    out_dir = Path(cfg.paths.output_dir)
+    record = out_dir / "run.json"
+    if _is_multirun() and record.exists() and json.loads(record.read_text()).get("status") == "ok":
+        log.info("skipping %s: finished in an earlier run of this sweep", out_dir)
+        metrics = json.loads((out_dir / "metrics.json").read_text())
+        return metrics.get(cfg.get("optimized_metric") or "")
+    last = out_dir / "checkpoints" / "last.ckpt"
+    if _is_multirun() and cfg.get("ckpt_path", "unset") is None and last.exists():
+        log.info("resuming %s from %s", out_dir.name, last)  # the sweep was interrupted mid-job
+        cfg.ckpt_path = str(last)
+    info = {"augment": OmegaConf.select(cfg, "augment.name"), "seed": cfg.get("seed"), "task": cfg.get("task_name")}
+    started = time.time()
+    try:
+        metrics = task(cfg)
+    except (Exception, KeyboardInterrupt) as err:
+        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        write_json(record, {**info, "status": status, "error": message, "traceback": traceback.format_exc(),
+                            "duration_s": round(time.time() - started, 1)})
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        if _is_multirun():
+            log.error("job failed (%s); the sweep goes on: %s", out_dir.name, message)
+            return None
+        if isinstance(err, AuglabError):
+            print(f"auglab: error: {message}", file=sys.stderr)
+            sys.exit(2)
+        raise
+    finally:
+        _finish_wandb()
+    write_json(record, {**info, "status": "ok", "duration_s": round(time.time() - started, 1)})
+    return metrics.get(cfg.get("optimized_metric") or "")

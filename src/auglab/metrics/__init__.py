@@ -1,0 +1,1 @@
+"""Metric collections with one naming scheme for every model (DESIGN.md, "Conventions")."""

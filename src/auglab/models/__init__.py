@@ -1,0 +1,1 @@
+"""LightningModules; classifiers share one training/metrics home in ``classifier.py``."""

@@ -1,0 +1,25 @@
+"""OmegaConf resolvers that the configs use; registered on import, before Hydra composes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+# One id per process: two runs started in the same second still get different folders.
+_RUN_ID = f"{os.getpid()}{secrets.token_hex(2)}"
+
+
+def register() -> None:
+    resolvers = {
+        "auglab.run_id": lambda: _RUN_ID,
+        "auglab.basename": lambda path: Path(str(path)).name,
+    }
+    for name, fn in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
+
+
+register()

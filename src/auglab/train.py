@@ -1,0 +1,109 @@
+"""``auglab-train``: train and test one model on one dataset with one augmentation strategy.
+
+    auglab-train augment=randaugment seed=1
+    auglab-train -m experiment=fashion_lowdata
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
+from auglab.augment.stages import AugmentationStrategy
+from auglab.config_checks import check_overrides, strategies_for
+from auglab.ddp_hydra import child_argv, remember_job_overrides
+from auglab.errors import AuglabError
+from auglab.job import run_job
+from auglab.run_record import plot_confusion, provenance, write_json
+
+log = logging.getLogger(__name__)
+
+
+def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
+    """The datamodule with the strategy built in; fails on a strategy for another data kind."""
+    strategy = AugmentationStrategy.from_config(cfg.augment)
+    kind = get_class(cfg.data._target_).kind
+    strategy.check_fits(kind, strategies_for(kind))
+    datamodule = instantiate(cfg.data, _partial_=True)(augment=strategy)  # objects bypass OmegaConf
+    datamodule.prepare_data()
+    datamodule.setup("fit")  # loads and splits now, so bad data fails before any training
+    return datamodule
+
+
+def build_trainer(cfg: DictConfig, **overrides: Any) -> L.Trainer:
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks, **overrides)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    return trainer
+
+
+def test_metrics(trainer: L.Trainer) -> dict[str, float]:
+    return {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")}
+
+
+def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, **extra: Any) -> dict:
+    """metrics.json, provenance.json and the confusion matrix picture, written by rank 0 only."""
+    metrics = test_metrics(trainer)
+    if trainer.is_global_zero:
+        out_dir = Path(cfg.paths.output_dir)
+        write_json(out_dir / "metrics.json", metrics)
+        prov = provenance(seed=cfg.seed, data_hash=datamodule.data_hash, split_sizes=datamodule.split_sizes)
+        write_json(out_dir / "provenance.json", {**prov, **extra})
+        if model.test_confusion is not None:
+            title = f"{cfg.augment.name}, seed {cfg.seed}: test acc {metrics.get('test/acc', float('nan')):.3f}"
+            plot_confusion(model.test_confusion, datamodule.classes, out_dir / "confusion_matrix.png", title)
+    return metrics
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit on the train split, pick the best epoch on validation, test it; return the test metrics."""
+    L.seed_everything(cfg.seed, workers=True)
+    out_dir = Path(cfg.paths.output_dir)
+    if not cfg.get("ckpt_path"):  # a resumed run keeps the config it started with
+        out_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(cfg, out_dir / "config.yaml", resolve=True)
+    datamodule = build_datamodule(cfg)
+    log.info("data %s: %s", cfg.data._target_.rsplit(".", 1)[-1], datamodule.split_sizes)
+    model = instantiate(cfg.model, **datamodule.model_kwargs())
+    trainer = build_trainer(cfg)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if not cfg.get("test", True):
+        return {}
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+    return save_results(cfg, trainer, model, datamodule, tested_checkpoint=best or "last weights")
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def _hydra_main(cfg: DictConfig) -> float | None:
+    remember_job_overrides()
+    return run_job(train, cfg)
+
+
+def cli(hydra_main) -> None:
+    """Shared entry: fix DDP children's command line, check group options, then hand over to Hydra."""
+    sys.argv = child_argv(sys.argv)
+    try:
+        check_overrides(sys.argv[1:])
+    except AuglabError as err:
+        print(f"auglab: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    hydra_main()
+
+
+def main() -> None:
+    cli(_hydra_main)
+
+
+if __name__ == "__main__":
+    main()
