@@ -40,6 +40,14 @@ def _finish_wandb() -> None:
         wandb.finish()
 
 
+def _one_line(err: BaseException) -> str:
+    """The root cause in one line (Hydra wraps errors raised while instantiating)."""
+    while err.__cause__ is not None and not isinstance(err, AuglabError):
+        err = err.__cause__
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return text if isinstance(err, AuglabError) else f"{type(err).__name__}: {text}"
+
+
 def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> float | None:
     """Call ``task(cfg)``; write ``run.json`` with its status. Returns ``cfg.optimized_metric``'s value.
 
@@ -62,7 +70,7 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
         metrics = task(cfg)
     except (Exception, KeyboardInterrupt) as err:
         status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        message = _one_line(err)
         write_json(record, {**info, "status": status, "error": message, "traceback": traceback.format_exc(),
                             "duration_s": round(time.time() - started, 1)})
         if isinstance(err, KeyboardInterrupt):

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job: set up, run the low-data Fashion-MNIST augmentation study, print and save the report.
+#   bash scripts/main.sh                         # every image strategy, seed 0 (about 8 min on 2 CPU cores)
+#   bash scripts/main.sh hydra.sweeper.params.seed=0,1,2    # extra Hydra overrides pass through
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+sweep=outputs/study/fashion_lowdata_$(date +%Y-%m-%d_%H-%M-%S)
+# Re-running with the same hydra.sweep.dir skips finished jobs and resumes interrupted ones.
+.venv/bin/auglab-train -m experiment=fashion_lowdata hydra.sweep.dir="$sweep" \
+  callbacks.progress.refresh_rate=0 "$@"
+.venv/bin/auglab-report "$sweep"

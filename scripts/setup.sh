@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up auglab from a fresh clone: .venv/ with the package and its tools, plus the default data.
+# Safe and fast to run again: each step is skipped when it is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.auglab-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -nt "$stamp" ]; then
+  # torch first, pinned, so pip takes the builds this project is tested with (x86_64 and aarch64).
+  if [ "$(uname -m)" = "aarch64" ]; then torch_pins="torch==2.9.1 torchvision==0.24.1";
+  else torch_pins="torch==2.14.1 torchvision==0.29.1"; fi
+  echo "setup: installing $torch_pins and auglab (pip install -e '.[dev]')"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  # shellcheck disable=SC2086
+  .venv/bin/python -m pip install --quiet $torch_pins
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  touch "$stamp"
+fi
+
+bash scripts/get_data.sh

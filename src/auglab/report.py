@@ -1,0 +1,176 @@
+"""``auglab-report SWEEP``: one table per metric over a sweep's jobs, grouped by strategy.
+
+For each strategy: finished runs, failed or missing runs, mean, 95% confidence interval over seeds
+(Student t) and the difference to ``none``. Written as Markdown, CSV and LaTeX, plus a bar chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import OmegaConf
+from scipy import stats
+
+HEADLINE = ("test/acc", "test/precision", "test/recall", "test/f1", "test/f1_micro")
+BASELINE = "none"
+
+
+@dataclass
+class Job:
+    folder: Path
+    strategy: str
+    status: str  # ok, failed, interrupted or missing (never finished, no record)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Row:
+    strategy: str
+    runs: int
+    failed: int
+    mean: float
+    ci95: float  # half-width; nan with fewer than two runs
+    diff: float  # mean minus the baseline's mean; nan without a baseline
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def load_jobs(sweep: Path) -> list[Job]:
+    """Every job folder of a Hydra sweep, finished or not."""
+    jobs = []
+    for folder in sorted(p for p in sweep.iterdir() if p.is_dir()):
+        record, hydra_cfg = _read_json(folder / "run.json"), folder / ".hydra" / "config.yaml"
+        if not record and not hydra_cfg.exists():
+            continue  # not a job folder (e.g. the report itself)
+        strategy = record.get("augment") or OmegaConf.select(OmegaConf.load(hydra_cfg), "augment.name")
+        status = record.get("status", "missing")
+        metrics = _read_json(folder / "metrics.json") if status == "ok" else {}
+        jobs.append(Job(folder, str(strategy), status if metrics or status != "ok" else "missing", metrics))
+    return jobs
+
+
+def summarise(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% Student-t confidence interval."""
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+
+
+def aggregate(jobs: list[Job], metric: str) -> list[Row]:
+    """Rows for one metric, baseline first, then best mean first."""
+    strategies = sorted({j.strategy for j in jobs})
+    rows = []
+    for name in strategies:
+        mine = [j for j in jobs if j.strategy == name]
+        values = [j.metrics[metric] for j in mine if j.status == "ok" and metric in j.metrics]
+        mean, ci = summarise(values)
+        rows.append(Row(name, len(values), sum(j.status != "ok" for j in mine), mean, ci, math.nan))
+    base = next((r.mean for r in rows if r.strategy == BASELINE), math.nan)
+    for row in rows:
+        row.diff = row.mean - base
+    return sorted(rows, key=lambda r: (r.strategy != BASELINE, -r.mean if not math.isnan(r.mean) else math.inf))
+
+
+def _fmt(x: float, signed: bool = False) -> str:
+    if math.isnan(x):
+        return "–"
+    return f"{x:+.4f}" if signed else f"{x:.4f}"
+
+
+def markdown(metric: str, rows: list[Row]) -> str:
+    lines = [f"### {metric}", "", "| strategy | runs | failed | mean | 95% CI ± | Δ vs none |", "|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r.strategy} | {r.runs} | {r.failed} | {_fmt(r.mean)} | {_fmt(r.ci95)} | {_fmt(r.diff, True)} |")
+    return "\n".join(lines) + "\n"
+
+
+def latex(metric: str, rows: list[Row]) -> str:
+    esc = metric.replace("_", r"\_")
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{esc}: mean and 95\% CI over seeds}}",
+             r"\begin{tabular}{lrrrrr}", r"\toprule",
+             r"strategy & runs & failed & mean & 95\% CI $\pm$ & $\Delta$ vs none \\", r"\midrule"]
+    for r in rows:
+        cells = [r.strategy.replace("_", r"\_"), str(r.runs), str(r.failed), _fmt(r.mean), _fmt(r.ci95),
+                 _fmt(r.diff, True).replace("–", "--")]
+        lines.append(" & ".join(c.replace("–", "--") for c in cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(tables: dict[str, list[Row]], path: Path) -> None:
+    """One panel per metric: mean per strategy with 95% CI error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.5 * len(tables), 4), squeeze=False)
+    for ax, (metric, rows) in zip(axes[0], tables.items(), strict=True):
+        names = [r.strategy for r in rows]
+        ax.bar(names, [r.mean for r in rows], yerr=[0 if math.isnan(r.ci95) else r.ci95 for r in rows],
+               capsize=3, color=["grey" if n == BASELINE else "tab:blue" for n in names])
+        finite = [r.mean for r in rows if not math.isnan(r.mean)]
+        if finite:
+            spread = max(finite) - min(finite)
+            ax.set_ylim(max(0.0, min(finite) - max(spread, 0.01) * 1.5), min(1.0, max(finite) + max(spread, 0.01)))
+        ax.set_title(metric)
+        ax.tick_params(axis="x", labelrotation=60)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def report(sweep: Path, out: Path | None = None, metrics: tuple[str, ...] = HEADLINE) -> str:
+    """Write report.md, report.csv, report.tex and report.png; return the Markdown."""
+    if not sweep.is_dir():
+        raise SystemExit(f"auglab-report: error: {sweep} is not a folder; pass a sweep folder from outputs/multirun/")
+    jobs = load_jobs(sweep)
+    if not jobs:
+        raise SystemExit(f"auglab-report: error: no job folders in {sweep}; pass the folder `auglab-train -m` printed")
+    found = {m for j in jobs for m in j.metrics}
+    metrics = tuple(m for m in metrics if m in found) or tuple(sorted(found))
+    tables = {m: aggregate(jobs, m) for m in metrics}
+    out = out or sweep / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {s: sum(j.status == s for j in jobs) for s in ("ok", "failed", "interrupted", "missing")}
+    header = f"# Sweep {sweep.name}\n\n{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + "\n"
+    md = header + "\n" + "\n".join(markdown(m, rows) for m, rows in tables.items())
+    (out / "report.md").write_text(md)
+    (out / "report.tex").write_text("\n".join(latex(m, rows) for m, rows in tables.items()))
+    csv_lines = ["metric,strategy,runs,failed,mean,ci95,diff_vs_none"]
+    for m, rows in tables.items():
+        csv_lines += [f"{m},{r.strategy},{r.runs},{r.failed},{r.mean},{r.ci95},{r.diff}" for r in rows]
+    (out / "report.csv").write_text("\n".join(csv_lines) + "\n")
+    if tables:
+        bar_chart({m: tables[m] for m in metrics if m in ("test/acc", "test/f1")} or tables, out / "report.png")
+    return md
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="auglab-report", description=__doc__.splitlines()[0])
+    parser.add_argument("sweep", type=Path, help="a sweep folder, e.g. outputs/multirun/<date>_train_<id>")
+    parser.add_argument("--out", type=Path, help="where to write the report (default: SWEEP/report)")
+    parser.add_argument("--metrics", nargs="+", default=list(HEADLINE), help="metric names to tabulate")
+    args = parser.parse_args(argv)
+    md = report(args.sweep, args.out, tuple(args.metrics))
+    print(md)
+    print(f"written to {args.out or args.sweep / 'report'}/report.{{md,csv,tex,png}}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Shared fixtures: the real configs composed in-process, CLI runs in subprocesses, tiny image folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+from PIL import Image
+
+from auglab import resolvers  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compose_cfg(overrides: list[str], out_dir: Path, config_name: str = "train") -> DictConfig:
+    """Compose a real config as ``auglab-train`` would, with outputs in ``out_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(out_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out_dir)
+        del cfg.hydra
+    return cfg
+
+
+def run_cli(args: list[str], cwd: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
+    """Run an auglab command (``train``, ``evaluate``, ``report``) as a user would."""
+    module, *rest = args
+    full_env = {**os.environ, "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1", **env}
+    return subprocess.run([sys.executable, "-m", f"auglab.{module}", *rest], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def make_image_folder(root: Path, counts: dict[str, int], *, seed: int = 0, size: tuple[int, int] = (40, 30)) -> Path:
+    """Class folders of PNG/JPEG images, mixed grey and colour, each class with its own mean colour."""
+    rng = np.random.default_rng(seed)
+    for k, (name, n) in enumerate(counts.items()):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            base = 40 + 50 * k
+            pixels = np.clip(rng.normal(base, 25, (*size[::-1], 3)), 0, 255).astype(np.uint8)
+            pixels[: size[1] // 2, :, k % 3] = 255  # a class-specific stripe, so classes are learnable
+            img = Image.fromarray(pixels)
+            if i % 3 == 0:
+                img.convert("L").save(folder / f"{i}.png")
+            else:
+                img.save(folder / f"{i}.jpg")
+    return root
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """Three classes with train/ (45 images) and test/ (13 images, odd for two DDP ranks) splits."""
+    make_image_folder(tmp_path / "shop" / "train", {"bag": 15, "shoe": 15, "shirt": 15}, seed=0)
+    make_image_folder(tmp_path / "shop" / "test", {"bag": 5, "shoe": 4, "shirt": 4}, seed=1)
+    return tmp_path / "shop"

@@ -1,0 +1,91 @@
+"""Every option of every config group composes, and what it names exists and builds."""
+
+from __future__ import annotations
+
+import pytest
+from hydra.utils import get_class, get_method, instantiate
+
+from auglab.augment.stages import AugmentationStrategy
+from auglab.config_checks import check_overrides, groups, options, strategies_for
+from auglab.errors import AuglabError
+from tests.conftest import compose_cfg
+
+ALL_OPTIONS = [(g, o) for g in groups() for o in options(g)]
+IMAGE_STRATEGIES = ["none", "flip_crop", "randaugment", "trivialaugment", "augmix", "autoaugment",
+                    "random_erasing", "mixup", "cutmix", "device_flip_crop", "device_erase_jitter"]
+
+
+def test_groups_are_the_documented_ones():
+    assert set(groups()) >= {"data", "model", "augment", "trainer", "logger", "callbacks", "paths",
+                             "experiment", "debug"}
+
+
+@pytest.mark.parametrize(("group", "option"), ALL_OPTIONS, ids=[f"{g}={o}" for g, o in ALL_OPTIONS])
+def test_every_option_composes(group, option, tmp_path):
+    extra = ["data.path=/tmp/x"] if option == "image_folder" else []
+    cfg = compose_cfg([f"{group}={option}", *extra], tmp_path)
+    node = cfg if group in ("experiment", "debug") else cfg[group]
+    assert node is not None
+    targets = [v["_target_"] for v in _walk(cfg)]
+    assert targets, "a composed train config names classes to build"
+    for target in targets:
+        try:
+            get_class(target)
+        except Exception:
+            get_method(target)  # functions such as auglab.models.backbones.resnet
+
+
+def _walk(node):
+    if hasattr(node, "items"):
+        if "_target_" in node:
+            yield node
+        for _, v in node.items():
+            yield from _walk(v)
+
+
+def test_image_strategies_are_all_there_and_build(tmp_path):
+    assert strategies_for("image") == sorted(IMAGE_STRATEGIES)
+    for name in IMAGE_STRATEGIES:
+        strategy = AugmentationStrategy.from_config(compose_cfg([f"augment={name}"], tmp_path).augment)
+        assert strategy.name == name
+        n_transforms = sum(len(getattr(strategy, s)) for s in ("offline", "sample", "batch", "device"))
+        assert (n_transforms == 0) == (name == "none")
+
+
+def test_strategy_parameters_override_from_the_command_line(tmp_path):
+    cfg = compose_cfg(["augment=randaugment", "augment.sample.randaugment.magnitude=5"], tmp_path)
+    strategy = AugmentationStrategy.from_config(cfg.augment)
+    assert strategy.sample["randaugment"].magnitude == 5
+    cfg = compose_cfg(["augment=flip_crop", "augment.sample.flip=null"], tmp_path)
+    assert list(AugmentationStrategy.from_config(cfg.augment).sample) == ["crop"]
+
+
+def test_loggers_share_the_output_folder(tmp_path):
+    cfg = compose_cfg(["logger=many"], tmp_path)
+    assert set(cfg.logger) == {"csv", "tensorboard", "wandb"}
+    assert cfg.logger.wandb.tags == ["none", "train"]
+    csv = instantiate(cfg.logger.csv)
+    assert csv.log_dir.startswith(str(tmp_path))
+
+
+def test_experiment_declares_its_sweep_over_image_strategies(tmp_path):
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=fashion_lowdata"], return_hydra_config=True)
+    swept = cfg.hydra.sweeper.params.augment.split(",")
+    assert sorted(swept) == sorted(IMAGE_STRATEGIES)
+    assert cfg.data.train_per_class == 100
+
+
+@pytest.mark.parametrize("bad", ["augment=rand_augment", "data=cifar", "trainer=tpu", "augment=none,flipcrop"])
+def test_unknown_group_options_list_the_valid_choices(bad):
+    group = bad.split("=")[0]
+    with pytest.raises(AuglabError, match=f"unknown {group}=.*choose one of: .*{options(group)[0]}"):
+        check_overrides([bad])
+
+
+def test_valid_and_uncheckable_overrides_pass():
+    check_overrides(["augment=glob(*)", "augment=none,flip_crop", "seed=0,1,2", "experiment=null", "-m"])
