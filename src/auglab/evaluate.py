@@ -13,7 +13,6 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
-from auglab.ddp_hydra import remember_job_overrides
 from auglab.errors import AuglabError
 from auglab.job import run_job
 from auglab.train import build_datamodule, build_trainer, cli, save_results
@@ -49,7 +48,6 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="eval")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    remember_job_overrides()
     return run_job(evaluate, cfg)
 
 

@@ -14,23 +14,17 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
+from auglab.ddp_hydra import ddp_job_scope
 from auglab.errors import AuglabError
-from auglab.run_record import write_json as _write_json
+from auglab.run_record import write_json
 
 log = logging.getLogger(__name__)
 
 
 def _is_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Only rank 0 records: DDP child processes share the job's folder."""
-    from lightning.pytorch.utilities import rank_zero_only
-
-    if getattr(rank_zero_only, "rank", 0) == 0:
-        _write_json(path, payload)
 
 
 def _finish_wandb() -> None:
@@ -67,7 +61,11 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
     info = {"augment": OmegaConf.select(cfg, "augment.name"), "seed": cfg.get("seed"), "task": cfg.get("task_name")}
     started = time.time()
     try:
-        metrics = task(cfg)
+        try:
+            with ddp_job_scope():
+                metrics = task(cfg)
+        except MissingMandatoryValue as err:  # a required option (``???``) left unset
+            raise AuglabError(f"{err.full_key} is not set; add {err.full_key}=<value> to the command line") from err
     except (Exception, KeyboardInterrupt) as err:
         status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
         message = _one_line(err)

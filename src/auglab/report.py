@@ -93,9 +93,11 @@ def _fmt(x: float, signed: bool = False) -> str:
 
 
 def markdown(metric: str, rows: list[Row]) -> str:
-    lines = [f"### {metric}", "", "| strategy | runs | failed | mean | 95% CI ± | Δ vs none |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [f"### {metric}", "", "| strategy | runs | failed | mean | 95% CI ± | Δ vs none |",
+             "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r.strategy} | {r.runs} | {r.failed} | {_fmt(r.mean)} | {_fmt(r.ci95)} | {_fmt(r.diff, True)} |")
+        cells = [r.strategy, str(r.runs), str(r.failed), _fmt(r.mean), _fmt(r.ci95), _fmt(r.diff, True)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf
 
 PACKAGES = ("auglab", "torch", "torchvision", "lightning", "torchmetrics", "hydra-core", "omegaconf", "numpy",
             "wandb", "tensorboard")
@@ -55,12 +57,20 @@ def provenance(*, seed: int, data_hash: str, split_sizes: dict[str, int]) -> dic
     }
 
 
+@rank_zero_only  # DDP ranks share the job's folder
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write atomically, so an interrupted run never leaves a half-written file that looks finished."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
     tmp.replace(path)
+
+
+@rank_zero_only
+def save_config(cfg: DictConfig, path: Path) -> None:
+    """The resolved config: what ``auglab-eval`` rebuilds the run's data and model from."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, path, resolve=True)
 
 
 def plot_confusion(matrix: torch.Tensor, class_names: list[str], path: Path, title: str) -> None:

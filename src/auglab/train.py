@@ -19,10 +19,10 @@ from omegaconf import DictConfig, OmegaConf
 from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
 from auglab.augment.stages import AugmentationStrategy
 from auglab.config_checks import check_overrides, strategies_for
-from auglab.ddp_hydra import child_argv, remember_job_overrides
+from auglab.ddp_hydra import child_argv
 from auglab.errors import AuglabError
 from auglab.job import run_job
-from auglab.run_record import plot_confusion, provenance, write_json
+from auglab.run_record import plot_confusion, provenance, save_config, write_json
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,8 @@ def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: An
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit on the train split, pick the best epoch on validation, test it; return the test metrics."""
     L.seed_everything(cfg.seed, workers=True)
-    out_dir = Path(cfg.paths.output_dir)
     if not cfg.get("ckpt_path"):  # a resumed run keeps the config it started with
-        out_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(cfg, out_dir / "config.yaml", resolve=True)
+        save_config(cfg, Path(cfg.paths.output_dir) / "config.yaml")
     datamodule = build_datamodule(cfg)
     log.info("data %s: %s", cfg.data._target_.rsplit(".", 1)[-1], datamodule.split_sizes)
     model = instantiate(cfg.model, **datamodule.model_kwargs())
@@ -86,7 +84,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    remember_job_overrides()
     return run_job(train, cfg)
 
 

@@ -1,0 +1,126 @@
+"""The commands as a user runs them, in subprocesses: errors, sweeps, reports, eval, DDP, W&B offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_image_folder, run_cli
+
+FAST = ["debug=fast", "trainer=cpu", "callbacks.progress.refresh_rate=0"]
+
+
+def assert_one_line_error(proc, *fragments: str) -> None:
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("auglab: error: "), proc.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["augment=rand_augment"], ["unknown augment=rand_augment; choose one of:", "randaugment"]),
+        (["data=cifar10"], ["unknown data=cifar10; choose one of: fashion_mnist, image_folder"]),
+        (["logger=mlfow"], ["unknown logger=mlfow", "wandb"]),
+        (["data=image_folder"], ["data.path is not set; point data.path at a folder"]),
+        (["data=image_folder", "data.path=/no/such/folder"], ["data.path=/no/such/folder does not exist"]),
+        (["data.root=/nowhere", "data.train_per_class=0"], ["data.train_per_class must be >= 1"]),
+    ],
+)
+def test_bad_input_fails_before_training_with_one_line(args, fragments, tmp_path):
+    proc = run_cli(["train", *FAST, *args], tmp_path)
+    assert_one_line_error(proc, *fragments)
+    assert "Epoch 0" not in proc.stdout + proc.stderr
+
+
+def test_corrupt_image_in_a_users_folder(tmp_path):
+    make_image_folder(tmp_path / "shop", {"a": 4, "b": 4})
+    (tmp_path / "shop" / "a" / "bad.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    proc = run_cli(["train", *FAST, "data=image_folder", f"data.path={tmp_path / 'shop'}"], tmp_path)
+    assert_one_line_error(proc, "cannot read image", "bad.jpg", "remove or replace the file")
+
+
+def test_eval_without_a_real_checkpoint(tmp_path):
+    proc = run_cli(["evaluate", "ckpt_path=/no/best.ckpt"], tmp_path)
+    assert_one_line_error(proc, "ckpt_path=/no/best.ckpt does not exist")
+
+
+def _metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def test_sweep_records_failures_goes_on_resumes_and_reports(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["train", "-m", *FAST, "augment=none,flip_crop", "data.train_per_class=0,10", f"hydra.sweep.dir={sweep}"]
+    proc = run_cli(args, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/run.json")}
+    assert sorted(r["status"] for r in records.values()) == ["failed", "failed", "ok", "ok"]
+    assert all("train_per_class must be >= 1" in r["error"] for r in records.values() if r["status"] == "failed")
+
+    again = run_cli(args, tmp_path)  # the same sweep again: finished jobs are skipped
+    assert again.returncode == 0
+    assert again.stdout.count("finished in an earlier run of this sweep") + again.stderr.count(
+        "finished in an earlier run of this sweep") == 2
+
+    rep = run_cli(["report", str(sweep)], tmp_path)
+    assert rep.returncode == 0, rep.stderr
+    assert "4 jobs: 2 ok, 2 failed" in rep.stdout
+    assert "| flip_crop | 1 | 1 |" in rep.stdout and "| none | 1 | 1 |" in rep.stdout
+    for suffix in ("md", "csv", "tex", "png"):
+        assert (sweep / "report" / f"report.{suffix}").stat().st_size > 100
+
+
+def test_eval_reproduces_test_metrics_in_one_and_two_processes(image_folder, tmp_path):
+    run = tmp_path / "run"
+    train = run_cli(["train", "trainer=cpu", "trainer.max_epochs=3", "data=image_folder", f"data.path={image_folder}",
+                     "data.image_size=16", "data.batch_size=8", "callbacks.progress.refresh_rate=0",
+                     f"hydra.run.dir={run}"], tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    expected = _metrics(run)
+    ckpt = run / "checkpoints" / "best.ckpt"
+    for trainer, folder in (("cpu", tmp_path / "eval1"), ("ddp_cpu", tmp_path / "eval2")):
+        proc = run_cli(["evaluate", f"ckpt_path={ckpt}", f"trainer={trainer}", f"hydra.run.dir={folder}"], tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got = _metrics(folder)
+        assert got.keys() == expected.keys()
+        for name, value in expected.items():
+            if name == "test/loss":  # summed in another order across processes
+                assert got[name] == pytest.approx(value, rel=1e-5)
+            else:
+                assert got[name] == value, (trainer, name)
+    # 13 test images over 2 ranks: with DistributedSampler padding one would be counted twice.
+    assert json.loads((tmp_path / "eval2" / "provenance.json").read_text())["split_sizes"]["test"] == 13
+
+
+def test_ddp_cpu_sweep_runs_each_job_once_in_two_processes(tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_cli(["train", "-m", *FAST, "trainer=ddp_cpu", "augment=none,device_flip_crop",
+                    f"hydra.sweep.dir={sweep}"], tmp_path, timeout=400)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert out.count("Launching 2 jobs locally") == 1  # children did not start the sweep again
+    assert out.count("Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2") == 2
+    jobs = sorted(p.name for p in sweep.iterdir() if (p / "run.json").exists())
+    assert jobs == ["0", "1"]
+    for job in jobs:
+        assert json.loads((sweep / job / "run.json").read_text())["status"] == "ok"
+        assert 0 <= _metrics(sweep / job)["test/acc"] <= 1
+
+
+def test_wandb_offline_one_run_per_job_grouped_and_tagged(tmp_path):
+    sweep = tmp_path / "wb_sweep"
+    proc = run_cli(["train", "-m", *FAST, "logger=many", "augment=none,cutmix", f"hydra.sweep.dir={sweep}"],
+                   tmp_path, WANDB_MODE="offline")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_files = sorted(sweep.glob("*/wandb/offline-run-*/run-*.wandb"))
+    assert len(run_files) == 2 and run_files[0].parent.parent != run_files[1].parent.parent
+    for strategy, run_file in zip(["none", "cutmix"], run_files, strict=True):
+        blob = run_file.read_bytes()
+        assert strategy.encode() in blob and b"wb_sweep" in blob  # tag and group
+        assert b"test/f1" in blob
+        assert (run_file.parents[2] / "tensorboard").is_dir() and (run_file.parents[2] / "csv" / "metrics.csv").exists()

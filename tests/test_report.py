@@ -1,0 +1,57 @@
+"""auglab-report on a hand-made sweep folder: statistics, tolerance of failed and missing jobs, outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from scipy import stats
+
+from auglab.report import report
+
+
+def write_job(folder, strategy, status, acc=None):
+    folder.mkdir(parents=True)
+    (folder / ".hydra").mkdir()
+    (folder / ".hydra" / "config.yaml").write_text(f"augment:\n  name: {strategy}\n")
+    if status is None:
+        return  # started, never finished: no run.json
+    (folder / "run.json").write_text(json.dumps({"augment": strategy, "status": status}))
+    if acc is not None:
+        (folder / "metrics.json").write_text(json.dumps({"test/acc": acc, "test/f1": acc - 0.01}))
+
+
+def test_report_tables_ci_and_failures(tmp_path):
+    sweep = tmp_path / "sweep"
+    accs = {"none": [0.70, 0.72, 0.71], "flip_crop": [0.78, 0.80, 0.79]}
+    n = 0
+    for strategy, values in accs.items():
+        for acc in values:
+            write_job(sweep / str(n), strategy, "ok", acc)
+            n += 1
+    write_job(sweep / str(n), "mixup", "failed")
+    write_job(sweep / str(n + 1), "mixup", None)
+    write_job(sweep / str(n + 2), "cutmix", "ok", 0.75)
+
+    md = report(sweep)
+    out = sweep / "report"
+    assert {p.name for p in out.iterdir()} == {"report.md", "report.csv", "report.tex", "report.png"}
+    assert "9 jobs: 7 ok, 1 failed, 0 interrupted, 1 missing" in md
+
+    rows = {line.split(",")[1]: line.split(",") for line in (out / "report.csv").read_text().splitlines()
+            if line.startswith("test/acc,")}
+    half = stats.t.ppf(0.975, 2) * stats.tstd(accs["flip_crop"]) / math.sqrt(3)
+    assert float(rows["flip_crop"][4]) == pytest.approx(0.79)
+    assert float(rows["flip_crop"][5]) == pytest.approx(half)
+    assert float(rows["flip_crop"][6]) == pytest.approx(0.79 - 0.71)
+    assert rows["mixup"][2:4] == ["0", "2"]  # no finished run, two failed or missing
+    assert math.isnan(float(rows["cutmix"][5]))  # one run: no interval
+    table = md.split("### test/acc")[1]
+    assert table.index("| none ") < table.index("| flip_crop ") < table.index("| cutmix ")
+    assert r"95\% CI" in (out / "report.tex").read_text()
+
+
+def test_report_on_a_missing_folder_is_one_line(tmp_path):
+    with pytest.raises(SystemExit, match="is not a folder"):
+        report(tmp_path / "nope")
