@@ -1,0 +1,65 @@
+"""Device-stage batched augmentation vs the equivalent torchvision per-sample pipeline in a DataLoader.
+
+    .venv/bin/python benchmarks/device_augment.py [--workers 0 2] [--epochs 2]
+
+Both pipelines do the same work on Fashion-MNIST train images: a random horizontal flip and a
+3-pixel pad-and-crop, a fresh draw per image. Per-sample: ``v2.RandomHorizontalFlip`` + ``PadCrop``
+in ``Dataset.__getitem__``. Batched: the plain loader, then ``BatchRandomHorizontalFlip`` +
+``BatchRandomCrop`` on each batch (on the GPU when there is one). Same process, same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch.utils.data import DataLoader
+from torchvision.transforms import v2
+
+from auglab.augment.batched_image import BatchRandomCrop, BatchRandomHorizontalFlip
+from auglab.augment.image import PadCrop
+from auglab.data.images import ImageDataset
+from auglab.data.sources import fashion_mnist
+
+
+def images_per_second(loader: DataLoader, device: torch.device, batched: list, epochs: int) -> float:
+    n, start = 0, time.perf_counter()
+    for _ in range(epochs):
+        for x, y in loader:
+            x = x.to(device, non_blocking=True)
+            for t in batched:
+                x, y = t(x, y)
+            n += len(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=256)
+    args = parser.parse_args()
+    data = fashion_mnist.load(None)
+    images, labels = data["train_images"], data["train_labels"]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    per_sample = v2.Compose([v2.RandomHorizontalFlip(p=0.5), PadCrop(padding=3)])
+    batched = [BatchRandomHorizontalFlip(p=0.5), BatchRandomCrop(padding=3)]
+    print(f"{len(images)} images, batch {args.batch_size}, {args.epochs} epochs, device {device}, "
+          f"torch threads {torch.get_num_threads()}")
+    print("| DataLoader workers | per-sample torchvision (img/s) | batched device stage (img/s) | ratio |")
+    print("|---:|---:|---:|---:|")
+    for workers in args.workers:
+        def loader(transform, workers=workers):
+            return DataLoader(ImageDataset(images, labels, transform), batch_size=args.batch_size, shuffle=True,
+                              num_workers=workers, persistent_workers=workers > 0,
+                              pin_memory=device.type == "cuda")
+        slow = images_per_second(loader(per_sample), device, [], args.epochs)
+        fast = images_per_second(loader(None), device, batched, args.epochs)
+        print(f"| {workers} | {slow:,.0f} | {fast:,.0f} | {fast / slow:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Time per training epoch: auglab's image classifier under Lightning vs a plain PyTorch loop.
+
+    .venv/bin/python benchmarks/framework_overhead.py [--per-class 1000] [--epochs 3]
+
+Same model (SmallCNN, width 32), same data (Fashion-MNIST, per-class subsample), same loader,
+optimiser and batch size, no augmentation, no validation. The first epoch of each is a warm-up and
+is not counted. auglab's side runs the real ``train`` configs through ``build_trainer``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import time
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from auglab.data.images import FashionMNISTDataModule
+from auglab.models.backbones import SmallCNN
+from auglab.models.image_classifier import ImageClassifier
+
+
+class EpochTimer(L.Callback):
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        self.times.append(time.perf_counter() - self.start)
+
+
+def make_model(dm: FashionMNISTDataModule) -> ImageClassifier:
+    return ImageClassifier(net=functools.partial(SmallCNN, width=32), optimizer=functools.partial(
+        torch.optim.AdamW, lr=0.003, weight_decay=0.0005), **dm.model_kwargs())
+
+
+def lightning_epochs(dm: FashionMNISTDataModule, epochs: int) -> list[float]:
+    L.seed_everything(0, workers=True)
+    timer = EpochTimer()
+    trainer = L.Trainer(accelerator="auto", devices=1, max_epochs=epochs, logger=False, callbacks=[timer],
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        limit_val_batches=0, deterministic="warn")
+    trainer.fit(make_model(dm), datamodule=dm)
+    return timer.times
+
+
+def plain_epochs(dm: FashionMNISTDataModule, epochs: int) -> list[float]:
+    L.seed_everything(0, workers=True)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = make_model(dm).to(device)
+    optimizer = model.optimizer_factory(params=model.parameters())
+    loader = dm.train_dataloader()
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        for x, y in loader:
+            x, y = x.to(device), y.to(device)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-class", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    dm = FashionMNISTDataModule(train_per_class=args.per_class, batch_size=64)
+    dm.setup()
+    plain = plain_epochs(dm, args.epochs)[1:]
+    ours = lightning_epochs(dm, args.epochs)[1:]
+    p, o = sum(plain) / len(plain), sum(ours) / len(ours)
+    print(f"{dm.split_sizes['train']} train images, batch 64, {args.epochs - 1} timed epochs")
+    print("| loop | s / epoch |\n|---|---:|")
+    print(f"| plain PyTorch | {p:.2f} |\n| auglab (Lightning) | {o:.2f} |")
+    print(f"overhead ratio auglab / plain: {o / p:.3f}")
+
+
+if __name__ == "__main__":
+    main()
