@@ -8,6 +8,5 @@ bash scripts/setup.sh
 
 sweep=outputs/study/fashion_lowdata_$(date +%Y-%m-%d_%H-%M-%S)
 # Re-running with the same hydra.sweep.dir skips finished jobs and resumes interrupted ones.
-.venv/bin/auglab-train -m experiment=fashion_lowdata hydra.sweep.dir="$sweep" \
-  callbacks.progress.refresh_rate=0 "$@"
+.venv/bin/auglab-train -m experiment=fashion_lowdata hydra.sweep.dir="$sweep" "$@"
 .venv/bin/auglab-report "$sweep"

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from auglab.errors import AuglabError
 
 CONF_DIR = Path(__file__).resolve().parent / "conf"
-NULLABLE_GROUPS = {"experiment", "debug", "logger", "hparams_search"}
+NULLABLE_GROUPS = {"experiment", "debug", "logger"}
 
 
 def groups() -> list[str]:
