@@ -26,6 +26,7 @@ def assert_one_line_error(proc, *fragments: str) -> None:
         (["augment=rand_augment"], ["unknown augment=rand_augment; choose one of:", "randaugment"]),
         (["data=cifar10"], ["unknown data=cifar10; choose one of: fashion_mnist, image_folder"]),
         (["logger=mlfow"], ["unknown logger=mlfow", "wandb"]),
+        (["-m", "seed=0,1", "trainr.max_epochs=1"], ["Could not override 'trainr.max_epochs'. To append"]),
         (["data=image_folder"], ["data.path is not set; point data.path at a folder"]),
         (["data=image_folder", "data.path=/no/such/folder"], ["data.path=/no/such/folder does not exist"]),
         (["data.root=/nowhere", "data.train_per_class=0"], ["data.train_per_class must be >= 1"]),
@@ -66,6 +67,13 @@ def test_sweep_records_failures_goes_on_resumes_and_reports(tmp_path):
     assert again.returncode == 0
     assert again.stdout.count("finished in an earlier run of this sweep") + again.stderr.count(
         "finished in an earlier run of this sweep") == 2
+
+    ok_job = next(name for name, r in records.items() if r["status"] == "ok")
+    (sweep / ok_job / "run.json").write_text(json.dumps({"status": "interrupted"}))  # as if killed mid-job
+    resumed = run_cli(args, tmp_path)
+    log = resumed.stdout + resumed.stderr
+    assert f"resuming {ok_job} from" in log and "Restoring states from the checkpoint path" in log
+    assert json.loads((sweep / ok_job / "run.json").read_text())["status"] == "ok"
 
     rep = run_cli(["report", str(sweep)], tmp_path)
     assert rep.returncode == 0, rep.stderr

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hydra.utils import get_class, get_method, instantiate
 
 from auglab.augment.stages import AugmentationStrategy
-from auglab.config_checks import check_overrides, groups, options, strategies_for
+from auglab.config_checks import check_composes, check_overrides, groups, options, strategies_for, uses_own_configs
 from auglab.errors import AuglabError
 from tests.conftest import compose_cfg
 
@@ -89,3 +91,23 @@ def test_unknown_group_options_list_the_valid_choices(bad):
 
 def test_valid_and_uncheckable_overrides_pass():
     check_overrides(["augment=glob(*)", "augment=none,flip_crop", "seed=0,1,2", "experiment=null", "-m"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["data.batchsize=8"], "Could not override 'data.batchsize'. To append to your config use +data.batchsize=8"),
+        (["-m", "seed=0,1", "+seed=2"], "Could not append to config. An item is already at 'seed'"),
+    ],
+)
+def test_unknown_keys_fail_in_one_line(args, message):
+    with pytest.raises(AuglabError, match=re.escape(message)) as err:
+        check_composes(args, "train")
+    assert "\n" not in str(err.value)
+
+
+def test_first_job_of_a_sweep_composes_and_own_config_dirs_are_not_second_guessed():
+    check_composes(["-m", "augment=glob(*)", "seed=range(3)", "data.batch_size=32,64", "--cfg", "job"], "train")
+    check_composes(["ckpt_path=/x.ckpt", "trainer=ddp_cpu"], "eval")
+    assert uses_own_configs(["--config-dir", "my_conf", "experiment=mine"])
+    assert not uses_own_configs(["experiment=fashion_lowdata"])

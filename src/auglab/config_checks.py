@@ -33,6 +33,19 @@ def strategies_for(kind: str) -> list[str]:
     return fits
 
 
+USER_CONFIG_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn")
+
+
+def _overrides(args: list[str]) -> list[str]:
+    """The override arguments (``key=value``, ``~key``), without flags and their values."""
+    return [a for a in args if not a.startswith("-") and ("=" in a or a.startswith("~"))]
+
+
+def uses_own_configs(args: list[str]) -> bool:
+    """True when the user points Hydra at configs of their own, which these checks cannot see."""
+    return any(a.startswith(USER_CONFIG_FLAGS) for a in args)
+
+
 def _override_values(override) -> list[str] | None:
     """The option names an override asks for, or None when it cannot be checked (glob, range)."""
     from hydra.core.override_parser.types import Glob
@@ -45,12 +58,46 @@ def _override_values(override) -> list[str] | None:
     return ["null"] if value is None else [override.get_value_element_as_str()]
 
 
+def _first_job(parsed: list) -> list[str]:
+    """The overrides of a sweep's first job (a glob is left out: it only picks existing options)."""
+    from hydra.core.override_parser.types import Glob
+
+    first = []
+    for override in parsed:
+        if not override.is_sweep_override():
+            first.append(override.input_line)
+        elif not isinstance(override.value(), Glob):
+            first.append(f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}")
+    return first
+
+
+def check_composes(args: list[str], config_name: str) -> None:
+    """Compose the (first job's) config so an unknown key fails in one line, not Hydra's four."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    candidates = [a for a in _overrides(args) if not a.startswith("hydra.")]
+    try:
+        overrides = _first_job(OverridesParser.create().parse_overrides(overrides=candidates))
+        GlobalHydra.instance().clear()
+        with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
+            compose(config_name=config_name, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as err:
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        raise AuglabError(" ".join(lines[:2])) from err
+    finally:
+        GlobalHydra.instance().clear()
+
+
 def check_overrides(args: list[str]) -> None:
     """Fail with the valid choices when ``group=option`` names an option that does not exist."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    candidates = [a for a in args if not a.startswith("-") and "=" in a]
+    candidates = _overrides(args)
     try:
         parsed = OverridesParser.create().parse_overrides(overrides=candidates)
     except HydraException:

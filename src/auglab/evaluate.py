@@ -52,7 +52,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    cli(_hydra_main)
+    cli(_hydra_main, "eval")
 
 
 if __name__ == "__main__":

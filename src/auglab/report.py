@@ -131,7 +131,7 @@ def bar_chart(tables: dict[str, list[Row]], path: Path) -> None:
             spread = max(finite) - min(finite)
             ax.set_ylim(max(0.0, min(finite) - max(spread, 0.01) * 1.5), min(1.0, max(finite) + max(spread, 0.01)))
         ax.set_title(metric)
-        ax.tick_params(axis="x", labelrotation=60)
+        plt.setp(ax.get_xticklabels(), rotation=60, ha="right", rotation_mode="anchor")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

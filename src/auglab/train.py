@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
 from auglab.augment.stages import AugmentationStrategy
-from auglab.config_checks import check_overrides, strategies_for
+from auglab.config_checks import check_composes, check_overrides, strategies_for, uses_own_configs
 from auglab.ddp_hydra import child_argv
 from auglab.errors import AuglabError
 from auglab.job import run_job
@@ -87,11 +87,14 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     return run_job(train, cfg)
 
 
-def cli(hydra_main) -> None:
-    """Shared entry: fix DDP children's command line, check group options, then hand over to Hydra."""
+def cli(hydra_main, config_name: str) -> None:
+    """Shared entry: fix DDP children's command line, check the overrides, then hand over to Hydra."""
     sys.argv = child_argv(sys.argv)
+    args = sys.argv[1:]
     try:
-        check_overrides(sys.argv[1:])
+        if not uses_own_configs(args):
+            check_overrides(args)
+            check_composes(args, config_name)
     except AuglabError as err:
         print(f"auglab: error: {err}", file=sys.stderr)
         sys.exit(2)
@@ -99,7 +102,7 @@ def cli(hydra_main) -> None:
 
 
 def main() -> None:
-    cli(_hydra_main)
+    cli(_hydra_main, "train")
 
 
 if __name__ == "__main__":
