@@ -13,9 +13,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
+from auglab.cli import run_cli
 from auglab.errors import AuglabError
 from auglab.job import run_job
-from auglab.train import build_datamodule, build_trainer, cli, save_results
+from auglab.train import build_datamodule, build_trainer, save_results
 
 EVAL_KEYS = ("trainer", "logger", "callbacks", "paths", "ckpt_path", "task_name")
 
@@ -52,7 +53,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    cli(_hydra_main, "eval")
+    run_cli(_hydra_main, "eval")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
 from auglab.augment.stages import AugmentationStrategy
-from auglab.config_checks import check_composes, check_overrides, strategies_for, uses_own_configs
-from auglab.ddp_hydra import child_argv
-from auglab.errors import AuglabError
+from auglab.cli import run_cli
+from auglab.config_checks import strategies_for
 from auglab.job import run_job
 from auglab.run_record import plot_confusion, provenance, save_config, write_json
 
@@ -38,22 +36,23 @@ def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     return datamodule
 
 
-def build_trainer(cfg: DictConfig, **overrides: Any) -> L.Trainer:
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    """The Trainer with every configured logger and callback; loggers also get the resolved config."""
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks, **overrides)
+    trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks)
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     return trainer
 
 
-def test_metrics(trainer: L.Trainer) -> dict[str, float]:
+def collect_test_metrics(trainer: L.Trainer) -> dict[str, float]:
     return {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")}
 
 
 def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, **extra: Any) -> dict:
     """metrics.json, provenance.json and the confusion matrix picture, written by rank 0 only."""
-    metrics = test_metrics(trainer)
+    metrics = collect_test_metrics(trainer)
     if trainer.is_global_zero:
         out_dir = Path(cfg.paths.output_dir)
         write_json(out_dir / "metrics.json", metrics)
@@ -87,22 +86,8 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     return run_job(train, cfg)
 
 
-def cli(hydra_main, config_name: str) -> None:
-    """Shared entry: fix DDP children's command line, check the overrides, then hand over to Hydra."""
-    sys.argv = child_argv(sys.argv)
-    args = sys.argv[1:]
-    try:
-        if not uses_own_configs(args):
-            check_overrides(args)
-            check_composes(args, config_name)
-    except AuglabError as err:
-        print(f"auglab: error: {err}", file=sys.stderr)
-        sys.exit(2)
-    hydra_main()
-
-
 def main() -> None:
-    cli(_hydra_main, "train")
+    run_cli(_hydra_main, "train")
 
 
 if __name__ == "__main__":
