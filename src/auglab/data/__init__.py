@@ -1,0 +1,1 @@
+"""LightningDataModules that share one split / subsample / augmentation-stage pipeline."""

@@ -1,0 +1,81 @@
+"""Product-image datamodules: Fashion-MNIST (embedded default) and a user's image folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+from torchvision.transforms.v2 import functional as TF
+
+from auglab.data.base import AugmentedDataModule, Examples
+from auglab.data.sources import fashion_mnist, image_folder
+
+
+class ImageDataset(Dataset):
+    """uint8 images ``[N, C, H, W]`` in memory; yields float ``[C, H, W]`` in [0, 1] and an int label.
+
+    Sample-stage transforms see the uint8 image, as torchvision's auto-augment policies expect.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform: Callable | None = None) -> None:
+        self.images, self.labels, self.transform = images, labels, transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x = self.images[i]
+        if self.transform is not None:
+            x = self.transform(x)
+        return TF.to_dtype(x, torch.float32, scale=True), self.labels[i]
+
+
+class ImageDataModule(AugmentedDataModule):
+    """Images of one size and channel count; exposes per-channel mean/std of the train split."""
+
+    kind = "image"
+
+    def make_dataset(self, examples: Examples, transform: Callable | None) -> Dataset:
+        return ImageDataset(*examples, transform=transform)
+
+    def on_examples_ready(self, train: Examples) -> None:
+        images = train[0].float() / 255  # [N, C, H, W]
+        self.channels, self.image_size = images.shape[1], images.shape[-1]
+        self.mean = images.mean(dim=(0, 2, 3)).tolist()
+        self.std = images.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {**super().model_kwargs(), "in_channels": self.channels, "mean": self.mean, "std": self.std}
+
+
+class FashionMNISTDataModule(ImageDataModule):
+    """Fashion-MNIST: 60,000 train (val held out from it) and the official 10,000 test images."""
+
+    def __init__(self, *, root: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.root = root
+
+    def load_source(self) -> dict[str, Any]:
+        data = fashion_mnist.load(self.root)
+        return {
+            "classes": fashion_mnist.CLASSES,
+            "train": (data["train_images"], data["train_labels"]),
+            "test": (data["test_images"], data["test_labels"]),
+        }
+
+
+class ImageFolderDataModule(ImageDataModule):
+    """Folder-per-class images of any size, fitted to ``image_size`` and ``channels``."""
+
+    def __init__(self, *, path: str | None = None, image_size: int = 64, channels: int = 3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path, self.size, self.n_channels = path, image_size, channels
+
+    def load_source(self) -> dict[str, Any]:
+        data = image_folder.load(self.path, image_size=self.size, channels=self.n_channels)
+        source = {"classes": data["classes"], "train": (data["train_images"], data["train_labels"])}
+        if "test_images" in data:
+            source["test"] = (data["test_images"], data["test_labels"])
+        return source
