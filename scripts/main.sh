@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, run the low-data Fashion-MNIST augmentation study, print and save the report.
 #   bash scripts/main.sh                         # every image strategy, seed 0 (about 8 min on 2 CPU cores)
-#   bash scripts/main.sh hydra.sweeper.params.seed=0,1,2    # extra Hydra overrides pass through
+#   bash scripts/main.sh seed=0,1,2        # extra overrides pass through; here 3 seeds (about 23 min)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
