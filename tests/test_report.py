@@ -11,24 +11,24 @@ from scipy import stats
 from auglab.report import report
 
 
-def write_job(folder, strategy, status, acc=None):
+def write_job(folder, strategy, status, acc=None, seed=0):
     folder.mkdir(parents=True)
     (folder / ".hydra").mkdir()
     (folder / ".hydra" / "config.yaml").write_text(f"augment:\n  name: {strategy}\n")
     if status is None:
         return  # started, never finished: no run.json
-    (folder / "run.json").write_text(json.dumps({"augment": strategy, "status": status}))
+    (folder / "run.json").write_text(json.dumps({"augment": strategy, "status": status, "seed": seed}))
     if acc is not None:
         (folder / "metrics.json").write_text(json.dumps({"test/acc": acc, "test/f1": acc - 0.01}))
 
 
 def test_report_tables_ci_and_failures(tmp_path):
     sweep = tmp_path / "sweep"
-    accs = {"none": [0.70, 0.72, 0.71], "flip_crop": [0.78, 0.80, 0.79]}
+    accs = {"none": [0.70, 0.72, 0.71], "flip_crop": [0.78, 0.81, 0.79]}  # seeds 0, 1, 2
     n = 0
     for strategy, values in accs.items():
-        for acc in values:
-            write_job(sweep / str(n), strategy, "ok", acc)
+        for seed, acc in enumerate(values):
+            write_job(sweep / str(n), strategy, "ok", acc, seed)
             n += 1
     write_job(sweep / str(n), "mixup", "failed")
     write_job(sweep / str(n + 1), "mixup", None)
@@ -41,10 +41,16 @@ def test_report_tables_ci_and_failures(tmp_path):
 
     rows = {line.split(",")[1]: line.split(",") for line in (out / "report.csv").read_text().splitlines()
             if line.startswith("test/acc,")}
-    half = stats.t.ppf(0.975, 2) * stats.tstd(accs["flip_crop"]) / math.sqrt(3)
-    assert float(rows["flip_crop"][4]) == pytest.approx(0.79)
-    assert float(rows["flip_crop"][5]) == pytest.approx(half)
-    assert float(rows["flip_crop"][6]) == pytest.approx(0.79 - 0.71)
+    def half(values):
+        return stats.t.ppf(0.975, len(values) - 1) * stats.tstd(values) / math.sqrt(len(values))
+
+    paired = [f - b for f, b in zip(accs["flip_crop"], accs["none"], strict=True)]  # same seed, same data
+    assert float(rows["flip_crop"][4]) == pytest.approx(0.7933333)
+    assert float(rows["flip_crop"][5]) == pytest.approx(half(accs["flip_crop"]))
+    assert float(rows["flip_crop"][6]) == pytest.approx(sum(paired) / 3)
+    assert float(rows["flip_crop"][7]) == pytest.approx(half(paired))
+    assert float(rows["cutmix"][6]) == pytest.approx(0.75 - 0.70)  # seed 0 only: one pair, no interval
+    assert math.isnan(float(rows["cutmix"][7]))
     assert rows["mixup"][2:4] == ["0", "2"]  # no finished run, two failed or missing
     assert math.isnan(float(rows["cutmix"][5]))  # one run: no interval
     table = md.split("### test/acc")[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from auglab.config_checks import strategies_for
 from auglab.errors import AuglabError
@@ -44,3 +45,12 @@ def test_strategy_for_another_data_kind_fails_before_training(tmp_path):
     cfg.augment.name, cfg.augment.kinds = "eda", ["text"]
     with pytest.raises(AuglabError, match="augment=eda is for text data but data is image; choose one of: .*cutmix"):
         build_datamodule(cfg)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU; the CPU runs above cover the same code")
+def test_gpu_run_with_device_stage(tmp_path):
+    cfg = compose_cfg(["debug=fast", "trainer=gpu", "augment=device_erase_jitter",
+                       "callbacks.progress.refresh_rate=0"], tmp_path)
+    metrics = train(cfg)
+    assert 0.0 <= metrics["test/acc"] <= 1.0
+    assert json.loads((tmp_path / "provenance.json").read_text())["cuda"] is True

@@ -1,7 +1,9 @@
 """``auglab-report SWEEP``: one table per metric over a sweep's jobs, grouped by strategy.
 
 For each strategy: finished runs, failed or missing runs, mean, 95% confidence interval over seeds
-(Student t) and the difference to ``none``. Written as Markdown, CSV and LaTeX, plus a bar chart.
+(Student t) and the difference to ``none``. Runs of a strategy and of ``none`` with the same seed
+saw the same data, so the difference is averaged over those pairs and gets its own paired 95%
+interval. Written as Markdown, CSV and LaTeX, plus a bar chart.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Job:
     folder: Path
     strategy: str
     status: str  # ok, failed, interrupted or missing (never finished, no record)
+    seed: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
 
 
@@ -35,7 +38,8 @@ class Row:
     failed: int
     mean: float
     ci95: float  # half-width; nan with fewer than two runs
-    diff: float  # mean minus the baseline's mean; nan without a baseline
+    diff: float = math.nan  # mean of paired differences to the baseline (same seed); else difference of means
+    diff_ci95: float = math.nan  # half-width of the paired interval; nan with fewer than two pairs
 
 
 def _read_json(path: Path) -> dict:
@@ -52,10 +56,13 @@ def load_jobs(sweep: Path) -> list[Job]:
         record, hydra_cfg = _read_json(folder / "run.json"), folder / ".hydra" / "config.yaml"
         if not record and not hydra_cfg.exists():
             continue  # not a job folder (e.g. the report itself)
-        strategy = record.get("augment") or OmegaConf.select(OmegaConf.load(hydra_cfg), "augment.name")
+        job_cfg = OmegaConf.load(hydra_cfg) if hydra_cfg.exists() else OmegaConf.create()
+        strategy = record.get("augment") or OmegaConf.select(job_cfg, "augment.name")
+        seed = record.get("seed", OmegaConf.select(job_cfg, "seed"))
         status = record.get("status", "missing")
         metrics = _read_json(folder / "metrics.json") if status == "ok" else {}
-        jobs.append(Job(folder, str(strategy), status if metrics or status != "ok" else "missing", metrics))
+        status = status if metrics or status != "ok" else "missing"
+        jobs.append(Job(folder, str(strategy), status, seed, metrics))
     return jobs
 
 
@@ -73,16 +80,22 @@ def summarise(values: list[float]) -> tuple[float, float]:
 
 def aggregate(jobs: list[Job], metric: str) -> list[Row]:
     """Rows for one metric, baseline first, then best mean first."""
-    strategies = sorted({j.strategy for j in jobs})
+    def finished(name: str) -> dict:
+        return {j.seed: j.metrics[metric] for j in jobs
+                if j.strategy == name and j.status == "ok" and metric in j.metrics}
+
+    base = finished(BASELINE)
+    base_mean = summarise(list(base.values()))[0]
     rows = []
-    for name in strategies:
-        mine = [j for j in jobs if j.strategy == name]
-        values = [j.metrics[metric] for j in mine if j.status == "ok" and metric in j.metrics]
-        mean, ci = summarise(values)
-        rows.append(Row(name, len(values), sum(j.status != "ok" for j in mine), mean, ci, math.nan))
-    base = next((r.mean for r in rows if r.strategy == BASELINE), math.nan)
-    for row in rows:
-        row.diff = row.mean - base
+    for name in sorted({j.strategy for j in jobs}):
+        mine = finished(name)
+        mean, ci = summarise(list(mine.values()))
+        failed = sum(j.status != "ok" for j in jobs if j.strategy == name)
+        row = Row(name, len(mine), failed, mean, ci, mean - base_mean)
+        paired = [mine[seed] - base[seed] for seed in mine if seed in base and seed is not None]
+        if paired and name != BASELINE:
+            row.diff, row.diff_ci95 = summarise(paired)
+        rows.append(row)
     return sorted(rows, key=lambda r: (r.strategy != BASELINE, -r.mean if not math.isnan(r.mean) else math.inf))
 
 
@@ -92,24 +105,28 @@ def _fmt(x: float, signed: bool = False) -> str:
     return f"{x:+.4f}" if signed else f"{x:.4f}"
 
 
+COLUMNS = ("strategy", "runs", "failed", "mean", "95% CI ±", "Δ vs none", "Δ 95% CI ±")
+
+
+def _cells(r: Row) -> list[str]:
+    return [r.strategy, str(r.runs), str(r.failed), _fmt(r.mean), _fmt(r.ci95), _fmt(r.diff, True), _fmt(r.diff_ci95)]
+
+
 def markdown(metric: str, rows: list[Row]) -> str:
-    lines = [f"### {metric}", "", "| strategy | runs | failed | mean | 95% CI ± | Δ vs none |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        cells = [r.strategy, str(r.runs), str(r.failed), _fmt(r.mean), _fmt(r.ci95), _fmt(r.diff, True)]
-        lines.append("| " + " | ".join(cells) + " |")
+    lines = [f"### {metric}", "", "| " + " | ".join(COLUMNS) + " |", "|---" + "|---:" * (len(COLUMNS) - 1) + "|"]
+    lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
 def latex(metric: str, rows: list[Row]) -> str:
-    esc = metric.replace("_", r"\_")
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{esc}: mean and 95\% CI over seeds}}",
-             r"\begin{tabular}{lrrrrr}", r"\toprule",
-             r"strategy & runs & failed & mean & 95\% CI $\pm$ & $\Delta$ vs none \\", r"\midrule"]
-    for r in rows:
-        cells = [r.strategy.replace("_", r"\_"), str(r.runs), str(r.failed), _fmt(r.mean), _fmt(r.ci95),
-                 _fmt(r.diff, True).replace("–", "--")]
-        lines.append(" & ".join(c.replace("–", "--") for c in cells) + r" \\")
+    def tex(text: str) -> str:
+        return text.replace("_", r"\_").replace("%", r"\%").replace("–", "--").replace("±", r"$\pm$").replace(
+            "Δ", r"$\Delta$")
+
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{tex(metric)}: mean and 95\% CI over seeds}}",
+             r"\begin{tabular}{l" + "r" * (len(COLUMNS) - 1) + "}", r"\toprule",
+             " & ".join(tex(c) for c in COLUMNS) + r" \\", r"\midrule"]
+    lines += [" & ".join(tex(c) for c in _cells(r)) + r" \\" for r in rows]
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
 
@@ -154,9 +171,9 @@ def report(sweep: Path, out: Path | None = None, metrics: tuple[str, ...] = HEAD
     md = header + "\n" + "\n".join(markdown(m, rows) for m, rows in tables.items())
     (out / "report.md").write_text(md)
     (out / "report.tex").write_text("\n".join(latex(m, rows) for m, rows in tables.items()))
-    csv_lines = ["metric,strategy,runs,failed,mean,ci95,diff_vs_none"]
+    csv_lines = ["metric,strategy,runs,failed,mean,ci95,diff_vs_none,diff_ci95"]
     for m, rows in tables.items():
-        csv_lines += [f"{m},{r.strategy},{r.runs},{r.failed},{r.mean},{r.ci95},{r.diff}" for r in rows]
+        csv_lines += [f"{m},{r.strategy},{r.runs},{r.failed},{r.mean},{r.ci95},{r.diff},{r.diff_ci95}" for r in rows]
     (out / "report.csv").write_text("\n".join(csv_lines) + "\n")
     if tables:
         bar_chart({m: tables[m] for m in metrics if m in ("test/acc", "test/f1")} or tables, out / "report.png")
