@@ -61,3 +61,16 @@ def test_report_tables_ci_and_failures(tmp_path):
 def test_report_on_a_missing_folder_is_one_line(tmp_path):
     with pytest.raises(SystemExit, match="is not a folder"):
         report(tmp_path / "nope")
+
+
+def test_runs_sharing_a_seed_all_count_and_are_not_paired(tmp_path):
+    sweep = tmp_path / "sweep"
+    # e.g. a sweep over another option too: two runs per strategy with seed 0
+    for n, (strategy, acc) in enumerate([("none", 0.70), ("none", 0.72), ("mixup", 0.74), ("mixup", 0.78)]):
+        write_job(sweep / str(n), strategy, "ok", acc, seed=0)
+    report(sweep)
+    rows = {line.split(",")[1]: line.split(",") for line in (sweep / "report" / "report.csv").read_text().splitlines()
+            if line.startswith("test/acc,")}
+    assert rows["mixup"][2] == "2" and float(rows["mixup"][4]) == pytest.approx(0.76)
+    assert float(rows["mixup"][6]) == pytest.approx(0.76 - 0.71)  # difference of means, no pairing
+    assert math.isnan(float(rows["mixup"][7]))

@@ -78,23 +78,34 @@ def summarise(values: list[float]) -> tuple[float, float]:
     return mean, float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
 
 
+def _by_seed(runs: list[tuple[int | None, float]]) -> dict[int, float] | None:
+    """Seed -> value when every run has its own seed; None when seeds are missing or repeat."""
+    seeds = [seed for seed, _ in runs]
+    if None in seeds or len(set(seeds)) != len(seeds):
+        return None
+    return dict(runs)
+
+
 def aggregate(jobs: list[Job], metric: str) -> list[Row]:
     """Rows for one metric, baseline first, then best mean first."""
-    def finished(name: str) -> dict:
-        return {j.seed: j.metrics[metric] for j in jobs
-                if j.strategy == name and j.status == "ok" and metric in j.metrics}
+    def finished(name: str) -> list[tuple[int | None, float]]:
+        return [(j.seed, j.metrics[metric]) for j in jobs
+                if j.strategy == name and j.status == "ok" and metric in j.metrics]
 
     base = finished(BASELINE)
-    base_mean = summarise(list(base.values()))[0]
+    base_mean = summarise([v for _, v in base])[0]
+    base_by_seed = _by_seed(base)
     rows = []
     for name in sorted({j.strategy for j in jobs}):
         mine = finished(name)
-        mean, ci = summarise(list(mine.values()))
+        mean, ci = summarise([v for _, v in mine])
         failed = sum(j.status != "ok" for j in jobs if j.strategy == name)
         row = Row(name, len(mine), failed, mean, ci, mean - base_mean)
-        paired = [mine[seed] - base[seed] for seed in mine if seed in base and seed is not None]
-        if paired and name != BASELINE:
-            row.diff, row.diff_ci95 = summarise(paired)
+        mine_by_seed = _by_seed(mine)
+        if name != BASELINE and mine_by_seed is not None and base_by_seed is not None:
+            paired = [v - base_by_seed[s] for s, v in mine_by_seed.items() if s in base_by_seed]
+            if paired:
+                row.diff, row.diff_ci95 = summarise(paired)
         rows.append(row)
     return sorted(rows, key=lambda r: (r.strategy != BASELINE, -r.mean if not math.isnan(r.mean) else math.inf))
 
