@@ -17,18 +17,31 @@ from tests.conftest import make_image_folder
 
 def test_stratified_holdout_keeps_class_shares_and_is_seeded():
     labels = np.repeat(np.arange(4), [100, 50, 30, 20])
-    keep, hold = splits.stratified_holdout(labels, 0.2, seed=3)
+    keep, hold = splits.stratified_holdout(labels, 3, fraction=0.2)
     assert len(np.intersect1d(keep, hold)) == 0 and len(keep) + len(hold) == 200
     assert np.bincount(labels[hold]).tolist() == [20, 10, 6, 4]
-    again, _ = splits.stratified_holdout(labels, 0.2, seed=3)
-    other, _ = splits.stratified_holdout(labels, 0.2, seed=4)
+    again, _ = splits.stratified_holdout(labels, 3, fraction=0.2)
+    other, _ = splits.stratified_holdout(labels, 4, fraction=0.2)
     assert np.array_equal(keep, again) and not np.array_equal(keep, other)
+
+
+def test_validation_hold_out_by_count_comes_from_the_pool():
+    labels = np.repeat(np.arange(3), [40, 30, 12])
+    keep, hold = splits.stratified_holdout(labels, 0, per_class=4, option="data.val_per_class")
+    assert np.bincount(labels[hold]).tolist() == [4, 4, 4] and len(np.intersect1d(keep, hold)) == 0
+    with pytest.raises(AuglabError, match=r"data.val_per_class=12: a class has only 12"):
+        splits.stratified_holdout(labels, 0, per_class=12, option="data.val_per_class")
+    with pytest.raises(AuglabError, match=r"data.val_per_class=0 must be >= 1"):
+        splits.stratified_holdout(labels, 0, per_class=0, option="data.val_per_class")
 
 
 def test_subsample_per_class_and_fraction():
     labels = np.repeat(np.arange(3), [40, 30, 5])
-    idx = splits.subsample(labels, 0, per_class=10)
-    assert np.bincount(labels[idx]).tolist() == [10, 10, 5]  # a small class keeps all it has
+    idx = splits.subsample(labels, 0, per_class=5)
+    assert np.bincount(labels[idx]).tolist() == [5, 5, 5]
+    # More than a class has: an error naming the class and the largest valid value, not a silent smaller run.
+    with pytest.raises(AuglabError, match=r"train_per_class=10 but class 'c' has only 5 .*use at most 5"):
+        splits.subsample(labels, 0, per_class=10, class_names=["a", "b", "c"])
     idx = splits.subsample(labels, 0, fraction=0.5)
     assert np.bincount(labels[idx]).tolist() == [20, 15, 2]
     assert len(splits.subsample(labels, 0)) == 75

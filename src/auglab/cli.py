@@ -6,19 +6,22 @@ import sys
 from collections.abc import Callable
 
 from auglab.config_checks import check_composes, check_overrides, uses_own_configs
-from auglab.ddp_hydra import child_argv
+from auglab.ddp_launch import is_rank_process
 from auglab.errors import AuglabError
 
 
 def run_cli(hydra_main: Callable[[], object], config_name: str) -> None:
-    """Fix a DDP child's command line, check the overrides (one-line errors), then run Hydra."""
-    sys.argv = child_argv(sys.argv)
+    """Check the overrides (one-line errors), then run Hydra; Ctrl+C ends with one line, exit 130."""
     args = sys.argv[1:]
     try:
-        if not uses_own_configs(args):
+        if not uses_own_configs(args) and not is_rank_process():  # a DDP rank's supervisor checked them
             check_overrides(args)
             check_composes(args, config_name)
     except AuglabError as err:
         print(f"auglab: error: {err}", file=sys.stderr)
         sys.exit(2)
-    hydra_main()
+    try:
+        hydra_main()
+    except KeyboardInterrupt as err:
+        print(f"auglab: {err or 'interrupted'}", file=sys.stderr)
+        sys.exit(130)

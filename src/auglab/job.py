@@ -1,30 +1,63 @@
-"""Run one Hydra job: skip it when already finished, record failures, keep a sweep going."""
+"""Run one Hydra job (docs/architecture.md, "Sweeps"): prove the folder is the job's own, skip it when
+finished, resume it exactly when interrupted, record failures and keep a sweep going."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from auglab.ddp_hydra import ddp_job_scope
+from auglab import ddp_launch
 from auglab.errors import AuglabError
+from auglab.job_identity import RECORD, differences, digest, identity, read_record
 from auglab.run_record import write_json
 
 log = logging.getLogger(__name__)
 
 
+INTERRUPTED = "interrupted (Ctrl+C or SIGTERM); run the same command again to resume"
+
+
+class JobInterrupted(KeyboardInterrupt):
+    """Ctrl+C or SIGTERM: the job is recorded ``interrupted`` and the sweep stops."""
+
+
 def _is_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _is_interrupt(err: BaseException) -> bool:
+    """Lightning turns Ctrl+C into ``sys.exit(1)`` and SIGTERM into ``SIGTERMException`` (a SystemExit)."""
+    return isinstance(err, KeyboardInterrupt | SIGTERMException) or (
+        isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt))
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises ``JobInterrupted`` (Lightning calls this handler after its own during fit)."""
+    def handler(signum: int, frame: Any) -> None:
+        raise JobInterrupted(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _finish_wandb() -> None:
@@ -34,7 +67,15 @@ def _finish_wandb() -> None:
         wandb.finish()
 
 
-def _one_line(err: BaseException) -> str:
+def _close_process_group() -> None:
+    """A one-process DDP job runs in this process; the next job of the sweep must start without its group."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def one_line(err: BaseException) -> str:
     """The root cause in one line (Hydra wraps errors raised while instantiating)."""
     while err.__cause__ is not None and not isinstance(err, AuglabError):
         err = err.__cause__
@@ -42,38 +83,94 @@ def _one_line(err: BaseException) -> str:
     return text if isinstance(err, AuglabError) else f"{type(err).__name__}: {text}"
 
 
-def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> float | None:
-    """Call ``task(cfg)``; write ``run.json`` with its status. Returns ``cfg.optimized_metric``'s value.
-
-    In a sweep a failed job is recorded and the sweep goes on; a job whose folder already says
-    ``ok`` (the same sweep started again) is skipped. In a single run a bad input prints one line.
-    """
-    out_dir = Path(cfg.paths.output_dir)
-    record = out_dir / "run.json"
-    if _is_multirun() and record.exists() and json.loads(record.read_text()).get("status") == "ok":
-        log.info("skipping %s: finished in an earlier run of this sweep", out_dir)
-        metrics = json.loads((out_dir / "metrics.json").read_text())
-        return metrics.get(cfg.get("optimized_metric") or "")
-    last = out_dir / "checkpoints" / "last.ckpt"
-    if _is_multirun() and cfg.get("ckpt_path", "unset") is None and last.exists():
-        log.info("resuming %s from %s", out_dir.name, last)  # the sweep was interrupted mid-job
-        cfg.ckpt_path = str(last)
-    info = {"augment": OmegaConf.select(cfg, "augment.name"), "seed": cfg.get("seed"), "task": cfg.get("task_name")}
-    started = time.time()
+def _read_json(path: Path) -> dict[str, Any]:
     try:
-        try:
-            with ddp_job_scope():
-                metrics = task(cfg)
-        except MissingMandatoryValue as err:  # a required option (``???``) left unset
-            raise AuglabError(f"{err.full_key} is not set; add {err.full_key}=<value> to the command line") from err
-    except (Exception, KeyboardInterrupt) as err:
-        status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
-        message = _one_line(err)
-        write_json(record, {**info, "status": status, "error": message, "traceback": traceback.format_exc(),
-                            "duration_s": round(time.time() - started, 1)})
-        if isinstance(err, KeyboardInterrupt):
-            raise
-        if _is_multirun():
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_decision(cfg: DictConfig, out_dir: Path, key: str) -> str:
+    """``skip`` (finished), ``resume`` (last.ckpt from an interrupted run of this very job) or ``fresh``."""
+    record = read_record(out_dir)
+    if record is None:
+        return "fresh"
+    if record.get("identity_sha256") != key:
+        diff = differences(record.get("identity", {}), identity(cfg))[:3]
+        raise AuglabError(
+            f"{out_dir} holds another job ({'; '.join(diff) or 'different identity'}); it is left untouched. "
+            "Move that folder out of the sweep, or use a new hydra.sweep.dir"
+        )
+    status = _read_json(out_dir / "run.json")
+    if status.get("status") == "running" and status.get("host") == socket.gethostname() and _pid_alive(
+            int(status.get("pid", -1))) and int(status.get("pid", -1)) != os.getpid():
+        raise AuglabError(f"{out_dir} is being run by process {status['pid']}; wait for it or stop it first")
+    if status.get("status") == "ok" and (out_dir / "metrics.json").exists():
+        return "skip"
+    return "resume" if (out_dir / "checkpoints" / "last.ckpt").exists() else "fresh"
+
+
+def _optimized(cfg: DictConfig, metrics: dict[str, float]) -> float | None:
+    """What a sweeper gets: the best validation value of ``optimized_metric``, never a test metric."""
+    name = cfg.get("optimized_metric")
+    return metrics.get(f"{name}_best") if name else None
+
+
+def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> float | None:
+    """Call ``task(cfg)`` (or supervise its DDP processes); ``run.json`` records how it ended.
+
+    In a sweep a failed job is recorded and the sweep goes on; Ctrl+C / SIGTERM record ``interrupted``
+    and stop the sweep (the same command resumes it). In a single run a bad input prints one line.
+    """
+    if ddp_launch.is_rank_process():
+        return ddp_launch.run_rank(task, cfg)
+    out_dir = Path(cfg.paths.output_dir)
+    multirun = _is_multirun()
+    info = {"augment": OmegaConf.select(cfg, "augment.name"), "seed": cfg.get("seed"), "task": cfg.get("task_name")}
+    started, key = time.time(), None
+    try:
+        ident = identity(cfg)
+        key = digest(ident)
+        decision = _sweep_decision(cfg, out_dir, key) if multirun else "fresh"
+        if decision == "skip":
+            log.info("skipping %s: finished in an earlier run of this sweep", out_dir.name)
+            return _optimized(cfg, _read_json(out_dir / "metrics.json"))
+        extra = []
+        if decision == "resume":
+            last = out_dir / "checkpoints" / "last.ckpt"
+            log.info("resuming %s from %s", out_dir.name, last)
+            cfg.ckpt_path = str(last)
+            extra = [f"ckpt_path={ddp_launch.quote(str(last))}"]
+        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+        write_json(out_dir / RECORD, {"identity_sha256": key, "overrides": overrides, "identity": ident})
+        write_json(out_dir / "run.json", {**info, "status": "running", "pid": os.getpid(),
+                                          "host": socket.gethostname(), "identity_sha256": key})
+        with _sigterm_interrupts():
+            try:
+                processes = ddp_launch.processes_to_start(cfg)
+                metrics = ddp_launch.supervise(cfg, processes, extra) if processes else task(cfg)
+            except MissingMandatoryValue as err:  # a required option (``???``) left unset
+                raise AuglabError(f"{err.full_key} is not set; add {err.full_key}=<value> to the command line") from err
+    except BaseException as err:
+        interrupted = _is_interrupt(err)
+        message = INTERRUPTED if interrupted else one_line(err)
+        if key is not None and (read_record(out_dir) or {}).get("identity_sha256") == key:  # never another job's
+            write_json(out_dir / "run.json", {**info, "status": "interrupted" if interrupted else "failed",
+                                              "error": message, "traceback": traceback.format_exc(),
+                                              "identity_sha256": key, "duration_s": round(time.time() - started, 1)})
+        if interrupted:
+            raise JobInterrupted(message) from err
+        if multirun:
             log.error("job failed (%s); the sweep goes on: %s", out_dir.name, message)
             return None
         if isinstance(err, AuglabError):
@@ -82,5 +179,7 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
         raise
     finally:
         _finish_wandb()
-    write_json(record, {**info, "status": "ok", "duration_s": round(time.time() - started, 1)})
-    return metrics.get(cfg.get("optimized_metric") or "")
+        _close_process_group()
+    write_json(out_dir / "run.json", {**info, "status": "ok", "identity_sha256": key,
+                                      "duration_s": round(time.time() - started, 1)})
+    return _optimized(cfg, metrics)

@@ -18,6 +18,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from scipy import stats
 
+from auglab.job_identity import digest, identity, read_record
+
 HEADLINE = ("test/acc", "test/precision", "test/recall", "test/f1", "test/f1_micro")
 BASELINE = "none"
 
@@ -26,7 +28,7 @@ BASELINE = "none"
 class Job:
     folder: Path
     strategy: str
-    status: str  # ok, failed, interrupted or missing (never finished, no record)
+    status: str  # ok, failed, interrupted, running, missing (no record) or unverified (see load_jobs)
     seed: int | None = None
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -49,21 +51,37 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
+def _load_job(folder: Path) -> Job | None:
+    """One job, its strategy and seed read from the config it ran with; None for a non-job folder.
+
+    Counted only when that config, ``job.json`` and ``run.json`` name the same job identity
+    (docs/architecture.md, "Job identity"); otherwise the job is ``unverified`` and left out of tables.
+    """
+    job_record, status_record = read_record(folder), _read_json(folder / "run.json")
+    if job_record is None:
+        if status_record or (folder / ".hydra").is_dir():
+            return Job(folder, "?", "unverified")  # made before auglab recorded job identities
+        return None
+    key = job_record.get("identity_sha256")
+    saved = folder / "config.yaml"
+    if saved.exists():
+        cfg = OmegaConf.load(saved)
+        if digest(identity(cfg, folder)) != key:
+            return Job(folder, str(OmegaConf.select(cfg, "augment.name")), "unverified", cfg.get("seed"))
+    else:  # failed before training started: the runner's record of the job names it
+        cfg = OmegaConf.create(job_record.get("identity", {}))
+    strategy, seed = str(OmegaConf.select(cfg, "augment.name")), cfg.get("seed")
+    if status_record.get("identity_sha256") != key:
+        return Job(folder, strategy, "missing" if not status_record else "unverified", seed)
+    status = status_record.get("status", "missing")
+    metrics = _read_json(folder / "metrics.json") if status == "ok" else {}
+    return Job(folder, strategy, status if metrics or status != "ok" else "missing", seed, metrics)
+
+
 def load_jobs(sweep: Path) -> list[Job]:
     """Every job folder of a Hydra sweep, finished or not."""
-    jobs = []
-    for folder in sorted(p for p in sweep.iterdir() if p.is_dir()):
-        record, hydra_cfg = _read_json(folder / "run.json"), folder / ".hydra" / "config.yaml"
-        if not record and not hydra_cfg.exists():
-            continue  # not a job folder (e.g. the report itself)
-        job_cfg = OmegaConf.load(hydra_cfg) if hydra_cfg.exists() else OmegaConf.create()
-        strategy = record.get("augment") or OmegaConf.select(job_cfg, "augment.name")
-        seed = record.get("seed", OmegaConf.select(job_cfg, "seed"))
-        status = record.get("status", "missing")
-        metrics = _read_json(folder / "metrics.json") if status == "ok" else {}
-        status = status if metrics or status != "ok" else "missing"
-        jobs.append(Job(folder, str(strategy), status, seed, metrics))
-    return jobs
+    jobs = [_load_job(p) for p in sorted(p for p in sweep.iterdir() if p.is_dir())]
+    return [job for job in jobs if job is not None]
 
 
 def summarise(values: list[float]) -> tuple[float, float]:
@@ -174,11 +192,16 @@ def report(sweep: Path, out: Path | None = None, metrics: tuple[str, ...] = HEAD
         raise SystemExit(f"auglab-report: error: no job folders in {sweep}; pass the folder `auglab-train -m` printed")
     found = {m for j in jobs for m in j.metrics}
     metrics = tuple(m for m in metrics if m in found) or tuple(sorted(found))
-    tables = {m: aggregate(jobs, m) for m in metrics}
+    counted = [j for j in jobs if j.status != "unverified"]
+    tables = {m: aggregate(counted, m) for m in metrics}
     out = out or sweep / "report"
     out.mkdir(parents=True, exist_ok=True)
-    counts = {s: sum(j.status == s for j in jobs) for s in ("ok", "failed", "interrupted", "missing")}
+    counts = {s: sum(j.status == s for j in jobs) for s in ("ok", "failed", "interrupted", "running", "missing")}
     header = f"# Sweep {sweep.name}\n\n{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + "\n"
+    unverified = [j.folder.name for j in jobs if j.status == "unverified"]
+    if unverified:
+        header += (f"\n{len(unverified)} folder(s) left out: their config, job.json and run.json do not name one "
+                   f"job, or predate job identities ({', '.join(unverified[:5])}); re-run the sweep command.\n")
     md = header + "\n" + "\n".join(markdown(m, rows) for m, rows in tables.items())
     (out / "report.md").write_text(md)
     (out / "report.tex").write_text("\n".join(latex(m, rows) for m, rows in tables.items()))

@@ -12,10 +12,17 @@ from omegaconf import OmegaConf
 _RUN_ID = f"{os.getpid()}{secrets.token_hex(2)}"
 
 
+def _job_folder(*, _root_) -> str:
+    from auglab.job_identity import folder_name
+
+    return folder_name(_root_)
+
+
 def register() -> None:
     resolvers = {
         "auglab.run_id": lambda: _RUN_ID,
         "auglab.basename": lambda path: Path(str(path)).name,
+        "auglab.job_folder": _job_folder,  # a sweep job's folder, named by its identity
     }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
 from auglab.augment.stages import AugmentationStrategy
 from auglab.cli import run_cli
-from auglab.config_checks import strategies_for
+from auglab.config_checks import check_run_options, strategies_for
 from auglab.job import run_job
 from auglab.run_record import plot_confusion, provenance, save_config, write_json
 
@@ -50,32 +50,47 @@ def collect_test_metrics(trainer: L.Trainer) -> dict[str, float]:
     return {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")}
 
 
-def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, **extra: Any) -> dict:
+def best_validation(trainer: L.Trainer, monitor: str) -> dict[str, float]:
+    """``{monitor}_best``: the monitor's value at the selected epoch (the last epoch without checkpoints)."""
+    callback = trainer.checkpoint_callback
+    if callback is not None and callback.monitor == monitor and callback.best_model_score is not None:
+        return {f"{monitor}_best": float(callback.best_model_score)}
+    value = trainer.callback_metrics.get(monitor)
+    return {f"{monitor}_best": float(value)} if value is not None else {}
+
+
+def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, *, tested: bool = True,
+                 **extra: Any) -> dict:
     """metrics.json, provenance.json and the confusion matrix picture, written by rank 0 only."""
-    metrics = collect_test_metrics(trainer)
+    metrics = collect_test_metrics(trainer) if tested else {}
+    if cfg.get("optimized_metric"):
+        metrics.update(best_validation(trainer, cfg.optimized_metric))
     if trainer.is_global_zero:
         out_dir = Path(cfg.paths.output_dir)
         write_json(out_dir / "metrics.json", metrics)
         prov = provenance(seed=cfg.seed, data_hash=datamodule.data_hash, split_sizes=datamodule.split_sizes)
         write_json(out_dir / "provenance.json", {**prov, **extra})
-        if model.test_confusion is not None:
+        if tested and model.test_confusion is not None:
             title = f"{cfg.augment.name}, seed {cfg.seed}: test acc {metrics.get('test/acc', float('nan')):.3f}"
             plot_confusion(model.test_confusion, datamodule.classes, out_dir / "confusion_matrix.png", title)
     return metrics
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit on the train split, pick the best epoch on validation, test it; return the test metrics."""
+    """Fit on the train split, pick the best epoch on validation, test it.
+
+    Returns the test metrics and ``{monitor}_best``, the best validation value that sweepers see.
+    """
+    check_run_options(cfg)
     L.seed_everything(cfg.seed, workers=True)
-    if not cfg.get("ckpt_path"):  # a resumed run keeps the config it started with
-        save_config(cfg, Path(cfg.paths.output_dir) / "config.yaml")
+    save_config(cfg, Path(cfg.paths.output_dir) / "config.yaml")
     datamodule = build_datamodule(cfg)
     log.info("data %s: %s", cfg.data._target_.rsplit(".", 1)[-1], datamodule.split_sizes)
     model = instantiate(cfg.model, **datamodule.model_kwargs())
     trainer = build_trainer(cfg)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     if not cfg.get("test", True):
-        return {}
+        return save_results(cfg, trainer, model, datamodule, tested=False)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
     return save_results(cfg, trainer, model, datamodule, tested_checkpoint=best or "last weights")

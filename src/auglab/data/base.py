@@ -69,6 +69,7 @@ class AugmentedDataModule(L.LightningDataModule):
         eval_batch_size: int = 512,
         num_workers: int = 0,
         val_fraction: float = 0.1,
+        val_per_class: int | None = None,
         test_fraction: float = 0.2,
         train_per_class: int | None = None,
         train_fraction: float | None = None,
@@ -77,7 +78,7 @@ class AugmentedDataModule(L.LightningDataModule):
         super().__init__()
         self.augment = augment or AugmentationStrategy()
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
-        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.val_fraction, self.val_per_class, self.test_fraction = val_fraction, val_per_class, test_fraction
         self.train_per_class, self.train_fraction = train_per_class, train_fraction
         self.split_seed = split_seed
         self.classes: list[str] = []
@@ -115,13 +116,16 @@ class AugmentedDataModule(L.LightningDataModule):
         self.data_hash = fingerprint(pool_x, pool_y, *(test or ()))
         labels = pool_y.numpy()
         if test is None:  # the source has no official test split: hold one out, seeded and stratified
-            keep, test_idx = stratified_holdout(labels, self.test_fraction, self.split_seed)
+            keep, test_idx = stratified_holdout(labels, self.split_seed, fraction=self.test_fraction,
+                                                option="data.test_fraction")
             test = (take(pool_x, test_idx), pool_y[test_idx])
             pool_x, pool_y, labels = take(pool_x, keep), pool_y[keep], labels[keep]
-        keep, val_idx = stratified_holdout(labels, self.val_fraction, self.split_seed)
-        train_idx = keep[
-            subsample(labels[keep], self.split_seed, per_class=self.train_per_class, fraction=self.train_fraction)
-        ]
+        keep, val_idx = stratified_holdout(  # val_per_class, when set, wins over val_fraction
+            labels, self.split_seed, fraction=self.val_fraction, per_class=self.val_per_class,
+            option="data.val_per_class" if self.val_per_class is not None else "data.val_fraction",
+        )
+        train_idx = keep[subsample(labels[keep], self.split_seed, per_class=self.train_per_class,
+                                   fraction=self.train_fraction, class_names=self.classes)]
         train = self.augment.apply_offline((take(pool_x, train_idx), pool_y[train_idx]))
         self.on_examples_ready(train)
         self.split_sizes = {"train": len(train[1]), "val": len(val_idx), "test": len(test[1])}
@@ -137,7 +141,9 @@ class AugmentedDataModule(L.LightningDataModule):
             sampler=None if train else eval_sampler(dataset),
             collate_fn=SoftLabelCollate(self.augment, self.num_classes) if train else None,
             num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
+            # Train workers are re-created each epoch, seeded from the main process's RNG, which the
+            # checkpoint holds; persistent workers would carry RNG state a resumed run cannot restore.
+            persistent_workers=self.num_workers > 0 and not train,
             drop_last=train and len(dataset) % self.batch_size == 1,  # a batch of 1 breaks BatchNorm
         )
 

@@ -28,8 +28,11 @@ class Classifier(L.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., Any] | None = None,
         class_names: Sequence[str] | None = None,
+        monitor: str = "val/f1",
+        monitor_mode: str = "max",
     ) -> None:
         super().__init__()
+        self.monitor, self.monitor_mode = monitor, monitor_mode  # read by the checkpoint callback's config
         self.num_classes = num_classes
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
@@ -43,11 +46,7 @@ class Classifier(L.LightningModule):
         x, y = batch
         logits = self(x)  # [B, K]
         loss = F.cross_entropy(logits, y)  # y: int [B] or probabilities [B, K]
-        if not torch.isfinite(loss):
-            raise AuglabError(
-                f"{stage} loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step}; "
-                "lower model.optimizer.lr or check the inputs for NaN"
-            )
+        self._check_finite(loss, stage)
         hard = y.argmax(dim=-1) if y.ndim == 2 else y
         metrics, mean_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
         mean_loss.update(loss.detach(), weight=len(hard))
@@ -57,6 +56,19 @@ class Classifier(L.LightningModule):
         if stage == "test":
             self.test_extra.update(logits.detach(), hard)
         return loss
+
+    def _check_finite(self, loss: torch.Tensor, stage: str) -> None:
+        """The NaN guard. In training every DDP rank takes the same decision at the same step (one
+        all-reduce), so all ranks stop together instead of leaving the others waiting in a collective.
+        Evaluation steps are not in lockstep (ranks may hold one batch fewer), so they decide alone."""
+        finite = bool(torch.isfinite(loss))
+        if stage == "train" and self._trainer is not None:
+            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if not finite:
+            raise AuglabError(
+                f"{stage} loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step} "
+                "(on at least one process); lower model.optimizer.lr or check the inputs for NaN"
+            )
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
