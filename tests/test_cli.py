@@ -30,6 +30,15 @@ def assert_one_line_error(proc, *fragments: str) -> None:
         (["data=image_folder"], ["data.path is not set; point data.path at a folder"]),
         (["data=image_folder", "data.path=/no/such/folder"], ["data.path=/no/such/folder does not exist"]),
         (["data.root=/nowhere", "data.train_per_class=0"], ["data.train_per_class must be >= 1"]),
+        (["augment=randaugment", "augment.sample.randaugment.magnitude=abc"],
+         ["augment.sample.randaugment.magnitude='abc': expected int"]),
+        (["model=image_resnet", "model.net.depth=7"], ["model.net.depth=7: torchvision has ResNets of depth 18, 34"]),
+        (["seed=-1"], ["seed=-1: must be an integer from 0 to 4294967295"]),
+        (["data.train_per_class=100000"], ["data.train_per_class=100000 but class 'T-shirt/top' has only 5400",
+                                           "use at most 5400"]),
+        (["data.val_per_class=6000"], ["data.val_per_class=6000: a class has only 6000 example(s)"]),
+        (["optimized_metric=test/f1"], ["optimized_metric=test/f1: sweepers may only see validation metrics"]),
+        (["optimized_metric=val/acc"], ["optimized_metric=val/acc differs from model.monitor=val/f1"]),
     ],
 )
 def test_bad_input_fails_before_training_with_one_line(args, fragments, tmp_path):
@@ -89,7 +98,7 @@ def test_eval_reproduces_test_metrics_in_one_and_two_processes(image_folder, tmp
                      "data.image_size=16", "data.batch_size=8", "callbacks.progress.refresh_rate=0",
                      f"hydra.run.dir={run}"], tmp_path)
     assert train.returncode == 0, train.stderr[-3000:]
-    expected = _metrics(run)
+    expected = {k: v for k, v in _metrics(run).items() if k.startswith("test/")}  # eval has no val/ pass
     ckpt = run / "checkpoints" / "best.ckpt"
     for trainer, folder in (("cpu", tmp_path / "eval1"), ("ddp_cpu", tmp_path / "eval2")):
         proc = run_cli(["evaluate", f"ckpt_path={ckpt}", f"trainer={trainer}", f"hydra.run.dir={folder}"], tmp_path)
@@ -105,6 +114,20 @@ def test_eval_reproduces_test_metrics_in_one_and_two_processes(image_folder, tmp
     assert json.loads((tmp_path / "eval2" / "provenance.json").read_text())["split_sizes"]["test"] == 13
 
 
+def test_eval_refuses_data_that_differs_from_the_runs(image_folder, tmp_path):
+    run = tmp_path / "run"
+    train = run_cli(["train", *FAST, "data=image_folder", f"data.path={image_folder}", "data.image_size=16",
+                     f"hydra.run.dir={run}"], tmp_path)
+    assert train.returncode == 0, train.stderr[-3000:]
+    make_image_folder(image_folder / "test", {"bag": 1}, seed=9)  # overwrites one test image: other data
+    ckpt = run / "checkpoints" / "best.ckpt"
+    proc = run_cli(["evaluate", f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path / 'eval'}"], tmp_path)
+    assert_one_line_error(proc, "the data differs from the run's (data sha256", "allow_data_mismatch=true")
+    forced = run_cli(["evaluate", f"ckpt_path={ckpt}", "allow_data_mismatch=true",
+                      f"hydra.run.dir={tmp_path / 'eval2'}"], tmp_path)
+    assert forced.returncode == 0 and "evaluating on other data than the run's" in forced.stdout + forced.stderr
+
+
 def test_ddp_cpu_sweep_runs_each_job_once_in_two_processes(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli(["train", "-m", *FAST, "trainer=ddp_cpu", "augment=none,device_flip_crop",
@@ -114,7 +137,7 @@ def test_ddp_cpu_sweep_runs_each_job_once_in_two_processes(tmp_path):
     assert out.count("Launching 2 jobs locally") == 1  # children did not start the sweep again
     assert out.count("Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2") == 2
     jobs = sorted(p.name for p in sweep.iterdir() if (p / "run.json").exists())
-    assert jobs == ["0", "1"]
+    assert len(jobs) == 2 and jobs[0].startswith("device_flip_crop-s0-") and jobs[1].startswith("none-s0-")
     for job in jobs:
         assert json.loads((sweep / job / "run.json").read_text())["status"] == "ok"
         assert 0 <= _metrics(sweep / job)["test/acc"] <= 1

@@ -29,7 +29,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_supervisor() -> None:
+    """Runs in each rank before it starts: the kernel SIGKILLs it when the supervisor dies, even by
+    ``kill -9`` (Linux ``PR_SET_PDEATHSIG``); its DataLoader workers follow their dead parent."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
 def _rank_record(out_dir: Path, rank: int) -> Path:
     return out_dir / "ranks" / f"{rank}.json"
 
@@ -138,7 +147,8 @@ def supervise(cfg: DictConfig, processes: int, extra_overrides: list[str]) -> di
                    "NODE_RANK": "0", "LOCAL_RANK": str(rank), "RANK": str(rank), RANK_ENV: str(rank)}
             args = [*_script_command(), *overrides, f"hydra.run.dir={quote(str(out_dir))}", *sweep_dir,
                     "hydra.output_subdir=null", f"hydra.job.name=rank{rank}"]
-            procs.append(subprocess.Popen(args, env=env, start_new_session=True))
+            # Own process group (killed whole on failure) and killed with the supervisor.
+            procs.append(subprocess.Popen(args, env=env, start_new_session=True, preexec_fn=_die_with_supervisor))
         while True:
             codes = [p.poll() for p in procs]
             failed = [(rank, code) for rank, code in enumerate(codes) if code not in (None, 0)]
@@ -162,8 +172,6 @@ def run_rank(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> f
     try:
         task(cfg)
     except BaseException as err:
-        from auglab.job import one_line
-
         record = _rank_record(Path(cfg.paths.output_dir), rank)
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({"error": one_line(err), "traceback": traceback.format_exc()}) + "\n")

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import hydra
@@ -19,6 +21,7 @@ from auglab.job import run_job
 from auglab.train import build_datamodule, build_trainer, save_results
 
 EVAL_KEYS = ("trainer", "logger", "callbacks", "paths", "ckpt_path", "task_name")
+log = logging.getLogger(__name__)
 
 
 def run_config(ckpt_path: str | None) -> DictConfig:
@@ -34,6 +37,26 @@ def run_config(ckpt_path: str | None) -> DictConfig:
     return OmegaConf.load(config)
 
 
+def check_same_data(ckpt_path: str, datamodule: L.LightningDataModule, allow_mismatch: bool) -> None:
+    """The rebuilt data must be what the run trained and tested on (its provenance.json)."""
+    record = Path(ckpt_path).expanduser().resolve().parent.parent / "provenance.json"
+    try:
+        prov = json.loads(record.read_text())
+    except (OSError, ValueError):
+        log.warning("%s is missing or unreadable: cannot check that the data is the run's own", record)
+        return
+    problems = []
+    if prov.get("data_sha256") != datamodule.data_hash:
+        problems.append(f"data sha256 {datamodule.data_hash[:12]} vs the run's {str(prov.get('data_sha256'))[:12]}")
+    if prov.get("split_sizes") != datamodule.split_sizes:
+        problems.append(f"split sizes {datamodule.split_sizes} vs the run's {prov.get('split_sizes')}")
+    if problems and not allow_mismatch:
+        raise AuglabError(f"the data differs from the run's ({'; '.join(problems)}); point the data options at the "
+                          "run's data, or add allow_data_mismatch=true to evaluate on this data anyway")
+    for problem in problems:
+        log.warning("evaluating on other data than the run's: %s", problem)
+
+
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Rebuild the run's data and model, load the checkpoint's weights and test them."""
     run_cfg = run_config(cfg.get("ckpt_path"))
@@ -41,6 +64,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         run_cfg[key] = cfg.get(key)
     L.seed_everything(run_cfg.seed, workers=True)
     datamodule = build_datamodule(run_cfg)
+    check_same_data(cfg.ckpt_path, datamodule, bool(cfg.get("allow_data_mismatch")))
     model = instantiate(run_cfg.model, **datamodule.model_kwargs())
     trainer = build_trainer(run_cfg)
     trainer.test(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)

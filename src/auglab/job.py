@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from auglab import ddp_launch
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, one_line, root_cause
 from auglab.job_identity import RECORD, differences, digest, identity, read_record
 from auglab.run_record import write_json
 
@@ -75,14 +75,6 @@ def _close_process_group() -> None:
         dist.destroy_process_group()
 
 
-def one_line(err: BaseException) -> str:
-    """The root cause in one line (Hydra wraps errors raised while instantiating)."""
-    while err.__cause__ is not None and not isinstance(err, AuglabError):
-        err = err.__cause__
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    return text if isinstance(err, AuglabError) else f"{type(err).__name__}: {text}"
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text())
@@ -108,7 +100,8 @@ def _sweep_decision(cfg: DictConfig, out_dir: Path, key: str) -> str:
     if record.get("identity_sha256") != key:
         diff = differences(record.get("identity", {}), identity(cfg))[:3]
         raise AuglabError(
-            f"{out_dir} holds another job ({'; '.join(diff) or 'different identity'}); it is left untouched. "
+            f"{out_dir} holds another job (its value vs this job's: {'; '.join(diff) or 'another identity'}); "
+            "it is left untouched. "
             "Move that folder out of the sweep, or use a new hydra.sweep.dir"
         )
     status = _read_json(out_dir / "run.json")
@@ -173,7 +166,7 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
         if multirun:
             log.error("job failed (%s); the sweep goes on: %s", out_dir.name, message)
             return None
-        if isinstance(err, AuglabError):
+        if isinstance(root_cause(err), AuglabError):
             print(f"auglab: error: {message}", file=sys.stderr)
             sys.exit(2)
         raise

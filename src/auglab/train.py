@@ -16,6 +16,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
+from auglab.argument_checks import check_arguments
 from auglab.augment.stages import AugmentationStrategy
 from auglab.cli import run_cli
 from auglab.config_checks import check_run_options, strategies_for
@@ -82,6 +83,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     Returns the test metrics and ``{monitor}_best``, the best validation value that sweepers see.
     """
     check_run_options(cfg)
+    check_arguments(cfg)
     L.seed_everything(cfg.seed, workers=True)
     save_config(cfg, Path(cfg.paths.output_dir) / "config.yaml")
     datamodule = build_datamodule(cfg)

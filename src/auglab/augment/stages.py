@@ -1,7 +1,7 @@
 """The stage contract shared by image, text and sequence data.
 
-A strategy names transforms for up to four stages (see DESIGN.md, "The four places an
-augmentation can run"). Each stage has one calling convention, whatever the data kind:
+A strategy names transforms for up to four stages, the four places an augmentation can run
+(docs/architecture.md, "Stages"). Each stage has one calling convention, whatever the data kind:
 
 - ``offline(examples) -> examples``: once, before training, on the whole train split.
 - ``sample(x) -> x``: per example, in ``Dataset.__getitem__`` (DataLoader workers).

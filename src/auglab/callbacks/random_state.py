@@ -60,11 +60,12 @@ class RandomStateCheckpoint(L.Callback):
 
     def __init__(self, *, seed: int) -> None:
         self.seed = seed
-        self.rank, self.world_size = 0, 1
+        self.rank, self.world_size, self.fitting = 0, 1, False
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self.rank, self.world_size = trainer.global_rank, trainer.world_size
-        if stage == "fit" and self.rank > 0:
+        self.fitting = stage == "fit"  # testing a checkpoint needs no generator states
+        if self.fitting and self.rank > 0:
             # Rank 0 keeps the stream of a one-process run; without this every rank would draw the
             # same augmentation parameters for its own examples.
             seed_generators(rank_seed(self.seed, self.rank))
@@ -78,7 +79,14 @@ class RandomStateCheckpoint(L.Callback):
             ranks = [mine]
         return {"ranks": ranks}
 
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        if self.fitting:
+            log.info("rank %d resumes after epoch %d (global step %d)", trainer.global_rank,
+                     checkpoint.get("epoch", -1), checkpoint.get("global_step", -1))
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if not self.fitting:
+            return
         ranks = state_dict.get("ranks", [])
         if len(ranks) != self.world_size:
             log.warning("checkpoint holds random states for %d process(es), this run has %d: resuming without them, "

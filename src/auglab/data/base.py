@@ -1,4 +1,4 @@
-"""The datamodule pipeline every data kind shares (DESIGN.md, "The flow of one run").
+"""The datamodule pipeline every data kind shares (docs/architecture.md, "One run").
 
 source -> seeded stratified split -> low-data subsample -> offline stage -> Dataset with the sample
 stage (train only) -> collate with the batch stage (train only) -> device stage after transfer.

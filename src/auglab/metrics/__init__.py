@@ -1,1 +1,1 @@
-"""Metric collections with one naming scheme for every model (DESIGN.md, "Conventions")."""
+"""Metric collections with one naming scheme for every model (docs/architecture.md, "Metrics")."""

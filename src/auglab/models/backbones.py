@@ -6,6 +6,10 @@ import torch
 import torchvision
 from torch import nn
 
+from auglab.errors import AuglabError
+
+RESNET_DEPTHS = (18, 34, 50, 101, 152)
+
 
 class SmallCNN(nn.Module):
     """Three conv-BN-ReLU blocks (two pooled), global average pooling and a linear head."""
@@ -37,6 +41,9 @@ def resnet(
     28-64 px product images keep their resolution. ``weights`` (e.g. ``IMAGENET1K_V1``) downloads
     ImageNet weights and needs internet.
     """
+    if depth not in RESNET_DEPTHS:
+        raise AuglabError(f"model.net.depth={depth}: torchvision has ResNets of depth "
+                          f"{', '.join(map(str, RESNET_DEPTHS))}")
     net = getattr(torchvision.models, f"resnet{depth}")(weights=weights)
     if small_stem or in_channels != 3:
         net.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
