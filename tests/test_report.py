@@ -6,18 +6,25 @@ import json
 import math
 
 import pytest
+from omegaconf import OmegaConf
 from scipy import stats
 
+from auglab.job_identity import digest, identity
 from auglab.report import report
 
 
-def write_job(folder, strategy, status, acc=None, seed=0):
+def write_job(folder, strategy, status, acc=None, seed=0, **options):
+    """A job folder as auglab-train leaves it: job.json first, then config.yaml, run.json, metrics.json."""
     folder.mkdir(parents=True)
     (folder / ".hydra").mkdir()
-    (folder / ".hydra" / "config.yaml").write_text(f"augment:\n  name: {strategy}\n")
+    cfg = OmegaConf.create({"augment": {"name": strategy}, "seed": seed, **options})
+    key = digest(identity(cfg))
+    (folder / "job.json").write_text(json.dumps({"identity_sha256": key, "identity": identity(cfg)}))
     if status is None:
         return  # started, never finished: no run.json
-    (folder / "run.json").write_text(json.dumps({"augment": strategy, "status": status, "seed": seed}))
+    OmegaConf.save(cfg, folder / "config.yaml")
+    (folder / "run.json").write_text(json.dumps({"augment": strategy, "status": status, "seed": seed,
+                                                 "identity_sha256": key}))
     if acc is not None:
         (folder / "metrics.json").write_text(json.dumps({"test/acc": acc, "test/f1": acc - 0.01}))
 
@@ -33,11 +40,19 @@ def test_report_tables_ci_and_failures(tmp_path):
     write_job(sweep / str(n), "mixup", "failed")
     write_job(sweep / str(n + 1), "mixup", None)
     write_job(sweep / str(n + 2), "cutmix", "ok", 0.75)
+    # Never counted: a folder from before job identities, and one whose config is not its job's.
+    legacy = sweep / "legacy"
+    legacy.mkdir()
+    (legacy / "run.json").write_text(json.dumps({"augment": "none", "status": "ok", "seed": 5}))
+    (legacy / "metrics.json").write_text(json.dumps({"test/acc": 0.99}))
+    write_job(sweep / "swapped", "none", "ok", 0.99, seed=7)
+    (sweep / "swapped" / "config.yaml").write_text("augment:\n  name: none\nseed: 8\n")
 
     md = report(sweep)
     out = sweep / "report"
     assert {p.name for p in out.iterdir()} == {"report.md", "report.csv", "report.tex", "report.png"}
-    assert "9 jobs: 7 ok, 1 failed, 0 interrupted, 1 missing" in md
+    assert "11 jobs: 7 ok, 1 failed, 0 interrupted, 0 running, 1 missing" in md
+    assert "2 folder(s) left out" in md and "legacy" in md and "swapped" in md
 
     rows = {line.split(",")[1]: line.split(",") for line in (out / "report.csv").read_text().splitlines()
             if line.startswith("test/acc,")}
@@ -67,7 +82,7 @@ def test_runs_sharing_a_seed_all_count_and_are_not_paired(tmp_path):
     sweep = tmp_path / "sweep"
     # e.g. a sweep over another option too: two runs per strategy with seed 0
     for n, (strategy, acc) in enumerate([("none", 0.70), ("none", 0.72), ("mixup", 0.74), ("mixup", 0.78)]):
-        write_job(sweep / str(n), strategy, "ok", acc, seed=0)
+        write_job(sweep / str(n), strategy, "ok", acc, seed=0, data={"train_per_class": 10 * (n % 2 + 1)})
     report(sweep)
     rows = {line.split(",")[1]: line.split(",") for line in (sweep / "report" / "report.csv").read_text().splitlines()
             if line.startswith("test/acc,")}

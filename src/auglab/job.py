@@ -1,4 +1,4 @@
-"""Run one Hydra job (docs/architecture.md, "Sweeps"): prove the folder is the job's own, skip it when
+"""Run one Hydra job (docs/architecture.md, "Job identity"): prove the folder is the job's own, skip it when
 finished, resume it exactly when interrupted, record failures and keep a sweep going."""
 
 from __future__ import annotations
@@ -105,9 +105,10 @@ def _sweep_decision(cfg: DictConfig, out_dir: Path, key: str) -> str:
             "Move that folder out of the sweep, or use a new hydra.sweep.dir"
         )
     status = _read_json(out_dir / "run.json")
-    if status.get("status") == "running" and status.get("host") == socket.gethostname() and _pid_alive(
-            int(status.get("pid", -1))) and int(status.get("pid", -1)) != os.getpid():
-        raise AuglabError(f"{out_dir} is being run by process {status['pid']}; wait for it or stop it first")
+    pid = int(status.get("pid", -1))
+    if status.get("status") == "running" and status.get("host") == socket.gethostname() and pid != os.getpid() \
+            and _pid_alive(pid):
+        raise AuglabError(f"{out_dir} is being run by process {pid}; wait for it or stop it first")
     if status.get("status") == "ok" and (out_dir / "metrics.json").exists():
         return "skip"
     return "resume" if (out_dir / "checkpoints" / "last.ckpt").exists() else "fresh"

@@ -62,12 +62,14 @@ class Classifier(L.LightningModule):
         all-reduce), so all ranks stop together instead of leaving the others waiting in a collective.
         Evaluation steps are not in lockstep (ranks may hold one batch fewer), so they decide alone."""
         finite = bool(torch.isfinite(loss))
-        if stage == "train" and self._trainer is not None:
+        shared = stage == "train" and self._trainer is not None and self.trainer.world_size > 1
+        if shared:
             finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
         if not finite:
+            where = " (on at least one process)" if shared else ""
             raise AuglabError(
-                f"{stage} loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step} "
-                "(on at least one process); lower model.optimizer.lr or check the inputs for NaN"
+                f"{stage} loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step}{where}; "
+                "lower model.optimizer.lr or check the inputs for NaN"
             )
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:

@@ -1,0 +1,60 @@
+"""Job identity and random-generator states: the units behind extendable sweeps and exact resume."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+from auglab.callbacks.random_state import collect_states, rank_seed, restore_states
+from auglab.job_identity import digest, folder_name, identity
+from auglab.run_record import save_config
+from tests.conftest import compose_cfg
+
+
+def _key(overrides, tmp_path, name="a"):
+    return digest(identity(compose_cfg(overrides, tmp_path / name)))
+
+
+def test_defaults_count_and_volatile_keys_do_not(tmp_path):
+    base = _key(["augment=none"], tmp_path)
+    assert _key(["augment=none", "seed=0"], tmp_path) == base  # the default spelled out is the same job
+    assert _key(["augment=none", "callbacks.progress.refresh_rate=0", "logger=tensorboard"], tmp_path) == base
+    assert _key(["augment=none"], tmp_path, name="elsewhere") == base  # the output folder is not identity
+    assert _key(["augment=none", "seed=1"], tmp_path) != base
+    assert _key(["augment=cutmix"], tmp_path) != base
+    assert _key(["augment=none", "data.train_per_class=10"], tmp_path) != base
+
+
+def test_a_saved_config_has_the_identity_of_the_job_that_wrote_it(tmp_path):
+    cfg = compose_cfg(["augment=flip_crop", "seed=3"], tmp_path / "job")
+    save_config(cfg, tmp_path / "job" / "config.yaml")  # resolved: checkpoint dirpath etc. hold real paths
+    saved = OmegaConf.load(tmp_path / "job" / "config.yaml")
+    assert digest(identity(saved, tmp_path / "job")) == digest(identity(cfg))
+    assert folder_name(cfg).startswith("flip_crop-s3-") and folder_name(cfg).endswith(digest(identity(cfg))[:10])
+
+
+def test_ranks_get_their_own_streams():
+    seeds = {rank_seed(0, r) for r in range(4)} | {rank_seed(1, r) for r in range(4)}
+    assert len(seeds) == 8  # rank 1 of seed 0 is not rank 0 of seed 1
+
+
+def test_generator_states_round_trip():
+    state = collect_states()
+    first = (random.random(), np.random.rand(), torch.rand(3))
+    restore_states(state)
+    again = (random.random(), np.random.rand(), torch.rand(3))
+    assert first[0] == again[0] and first[1] == again[1] and torch.equal(first[2], again[2])
+    restore_states(torch.load(_saved(state), weights_only=True))  # as Lightning loads checkpoints
+    assert random.random() == first[0] and np.random.rand() == first[1] and torch.equal(torch.rand(3), first[2])
+
+
+def _saved(state):
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return buffer
