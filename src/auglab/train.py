@@ -21,7 +21,7 @@ from auglab.augment.stages import AugmentationStrategy
 from auglab.cli import run_cli
 from auglab.config_checks import check_run_options, strategies_for
 from auglab.job import run_job
-from auglab.run_record import plot_confusion, provenance, save_config, write_json
+from auglab.run_record import provenance, save_config, write_json
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def best_validation(trainer: L.Trainer, monitor: str) -> dict[str, float]:
 
 def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, *, tested: bool = True,
                  **extra: Any) -> dict:
-    """metrics.json, provenance.json and the confusion matrix picture, written by rank 0 only."""
+    """metrics.json, provenance.json and the model's test pictures, written by rank 0 only."""
     metrics = collect_test_metrics(trainer) if tested else {}
     if cfg.get("optimized_metric"):
         metrics.update(best_validation(trainer, cfg.optimized_metric))
@@ -71,9 +71,9 @@ def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: An
         write_json(out_dir / "metrics.json", metrics)
         prov = provenance(seed=cfg.seed, data_hash=datamodule.data_hash, split_sizes=datamodule.split_sizes)
         write_json(out_dir / "provenance.json", {**prov, **extra})
-        if tested and model.test_confusion is not None:
+        if tested:
             title = f"{cfg.augment.name}, seed {cfg.seed}: test acc {metrics.get('test/acc', float('nan')):.3f}"
-            plot_confusion(model.test_confusion, datamodule.classes, out_dir / "confusion_matrix.png", title)
+            model.save_test_figures(out_dir, title)
     return metrics
 
 

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as TF
 
-from auglab.data.base import AugmentedDataModule, Examples
+from auglab.data.classification import ClassificationDataModule, Examples
 from auglab.data.sources import fashion_mnist, image_folder
 
 
@@ -32,7 +32,7 @@ class ImageDataset(Dataset):
         return TF.to_dtype(x, torch.float32, scale=True), self.labels[i]
 
 
-class ImageDataModule(AugmentedDataModule):
+class ImageDataModule(ClassificationDataModule):
     """Images of one size and channel count; exposes per-channel mean/std of the train split."""
 
     kind = "image"

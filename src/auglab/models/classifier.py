@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torchmetrics import MeanMetric
 
-from auglab.errors import AuglabError
 from auglab.metrics.classification import per_class_metrics, scalar_metrics
+from auglab.models.base import AuglabModule
+from auglab.run_record import plot_confusion
 
 
-class Classifier(L.LightningModule):
+class Classifier(AuglabModule):
     """Subclasses define ``forward(x) -> logits [B, K]``; labels may be ints ``[B]`` or soft ``[B, K]``.
 
     Soft labels come from MixUp/CutMix: the loss uses them as they are, the train metrics score the
@@ -25,17 +26,13 @@ class Classifier(L.LightningModule):
         self,
         *,
         num_classes: int,
-        optimizer: Callable[..., torch.optim.Optimizer],
-        scheduler: Callable[..., Any] | None = None,
         class_names: Sequence[str] | None = None,
         monitor: str = "val/f1",
-        monitor_mode: str = "max",
+        **kwargs: Any,
     ) -> None:
-        super().__init__()
-        self.monitor, self.monitor_mode = monitor, monitor_mode  # read by the checkpoint callback's config
+        super().__init__(monitor=monitor, **kwargs)
         self.num_classes = num_classes
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
-        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         for stage in ("train", "val", "test"):  # attributes, not a ModuleDict: "train" is a Module method
             setattr(self, f"{stage}_metrics", scalar_metrics(num_classes, stage))
             setattr(self, f"{stage}_loss", MeanMetric())
@@ -46,7 +43,7 @@ class Classifier(L.LightningModule):
         x, y = batch
         logits = self(x)  # [B, K]
         loss = F.cross_entropy(logits, y)  # y: int [B] or probabilities [B, K]
-        self._check_finite(loss, stage)
+        self.check_finite(loss, stage)
         hard = y.argmax(dim=-1) if y.ndim == 2 else y
         metrics, mean_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
         mean_loss.update(loss.detach(), weight=len(hard))
@@ -56,21 +53,6 @@ class Classifier(L.LightningModule):
         if stage == "test":
             self.test_extra.update(logits.detach(), hard)
         return loss
-
-    def _check_finite(self, loss: torch.Tensor, stage: str) -> None:
-        """The NaN guard. In training every DDP rank takes the same decision at the same step (one
-        all-reduce), so all ranks stop together instead of leaving the others waiting in a collective.
-        Evaluation steps are not in lockstep (ranks may hold one batch fewer), so they decide alone."""
-        finite = bool(torch.isfinite(loss))
-        shared = stage == "train" and self._trainer is not None and self.trainer.world_size > 1
-        if shared:
-            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
-        if not finite:
-            where = " (on at least one process)" if shared else ""
-            raise AuglabError(
-                f"{stage} loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step}{where}; "
-                "lower model.optimizer.lr or check the inputs for NaN"
-            )
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -88,8 +70,6 @@ class Classifier(L.LightningModule):
         self.test_confusion = extra["confusion"].cpu()
         self.test_extra.reset()
 
-    def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": self.scheduler_factory(optimizer=optimizer)}
+    def save_test_figures(self, out_dir: Path, title: str) -> None:
+        if self.test_confusion is not None:
+            plot_confusion(self.test_confusion, self.class_names, out_dir / "confusion_matrix.png", title)

@@ -1,0 +1,95 @@
+"""Labelled examples (images, texts): seeded stratified hold-outs, a low-data subsample per class,
+one-hot train labels so the batch stage can mix them (docs/architecture.md, "One run")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset, default_collate
+
+from auglab.augment.stages import AugmentationStrategy
+from auglab.data.base import AugmentedDataModule, fingerprint, take
+from auglab.data.splits import stratified_holdout, subsample
+
+Examples = tuple[Any, torch.Tensor]  # (inputs, int64 labels [N]); inputs: a tensor or a list
+
+
+class SoftLabelCollate:
+    """Train-loader collate: stack, turn labels into one-hot ``[B, K]``, run the batch stage."""
+
+    def __init__(self, strategy: AugmentationStrategy, num_classes: int) -> None:
+        self.strategy, self.num_classes = strategy, num_classes
+
+    def __call__(self, items: list) -> tuple[Any, torch.Tensor]:
+        x, y = default_collate(items)
+        y = torch.nn.functional.one_hot(y, self.num_classes).float()
+        return self.strategy.apply_batch(x, y)
+
+
+class ClassificationDataModule(AugmentedDataModule):
+    """Split, subsample and augment a labelled source; subclasses load it and wrap it in Datasets."""
+
+    def __init__(
+        self,
+        *,
+        val_fraction: float = 0.1,
+        val_per_class: int | None = None,
+        test_fraction: float = 0.2,
+        train_per_class: int | None = None,
+        train_fraction: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.val_fraction, self.val_per_class, self.test_fraction = val_fraction, val_per_class, test_fraction
+        self.train_per_class, self.train_fraction = train_per_class, train_fraction
+        self.classes: list[str] = []
+
+    # --- what a source provides --------------------------------------------------------------------
+    def load_source(self) -> dict[str, Any]:
+        """Return ``train`` (Examples), optional ``test`` (Examples) and ``classes`` (names)."""
+        raise NotImplementedError
+
+    def make_dataset(self, examples: Examples, transform: Callable | None) -> Dataset:
+        """Wrap examples in a Dataset that applies ``transform`` to each input (train split only)."""
+        raise NotImplementedError
+
+    def on_examples_ready(self, train: Examples) -> None:
+        """Hook for statistics of the final train split (e.g. image normalisation)."""
+
+    # --- the classification protocol -----------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def model_kwargs(self) -> dict[str, Any]:
+        return {"num_classes": self.num_classes, "class_names": self.classes}
+
+    def collate(self, *, train: bool) -> Callable | None:
+        return SoftLabelCollate(self.augment, self.num_classes) if train else None
+
+    def build_splits(self) -> tuple[Dataset, Dataset, Dataset]:
+        source = self.load_source()
+        self.classes = list(source["classes"])
+        pool_x, pool_y = source["train"]
+        test = source.get("test")
+        self.data_hash = fingerprint(pool_x, pool_y, *(test or ()))
+        labels = pool_y.numpy()
+        if test is None:  # the source has no official test split: hold one out, seeded and stratified
+            keep, test_idx = stratified_holdout(labels, self.split_seed, fraction=self.test_fraction,
+                                                option="data.test_fraction")
+            test = (take(pool_x, test_idx), pool_y[test_idx])
+            pool_x, pool_y, labels = take(pool_x, keep), pool_y[keep], labels[keep]
+        keep, val_idx = stratified_holdout(  # val_per_class, when set, wins over val_fraction
+            labels, self.split_seed, fraction=self.val_fraction, per_class=self.val_per_class,
+            option="data.val_per_class" if self.val_per_class is not None else "data.val_fraction",
+        )
+        train_idx = keep[subsample(labels[keep], self.split_seed, per_class=self.train_per_class,
+                                   fraction=self.train_fraction, class_names=self.classes)]
+        train = self.augment.apply_offline((take(pool_x, train_idx), pool_y[train_idx]))
+        self.on_examples_ready(train)
+        self.split_sizes = {"train": len(train[1]), "val": len(val_idx), "test": len(test[1])}
+        return (self.make_dataset(train, self.augment.apply_sample if self.augment.sample else None),
+                self.make_dataset((take(pool_x, val_idx), pool_y[val_idx]), None),
+                self.make_dataset(test, None))

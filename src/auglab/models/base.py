@@ -1,0 +1,53 @@
+"""What every auglab model shares, whatever it predicts: the monitored metric, the NaN guard, the
+optimiser and scheduler built from config factories, and the pictures a run saves after testing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from auglab.errors import AuglabError
+
+
+class AuglabModule(L.LightningModule):
+    """Subclasses implement the steps; ``monitor`` names the validation metric that picks the best epoch."""
+
+    def __init__(
+        self,
+        *,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        monitor: str,
+        monitor_mode: str = "max",
+    ) -> None:
+        super().__init__()
+        self.monitor, self.monitor_mode = monitor, monitor_mode  # read by the checkpoint callback's config
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+
+    def check_finite(self, loss: torch.Tensor, stage: str) -> None:
+        """The NaN guard. In training every DDP rank takes the same decision at the same step (one
+        all-reduce), so all ranks stop together instead of leaving the others waiting in a collective.
+        Evaluation steps are not in lockstep (ranks may hold one batch fewer), so they decide alone."""
+        finite = bool(torch.isfinite(loss))
+        shared = stage == "train" and self._trainer is not None and self.trainer.world_size > 1
+        if shared:
+            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if not finite:
+            where = " (on at least one process)" if shared else ""
+            raise AuglabError(
+                f"{stage} loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step}{where}; "
+                "lower model.optimizer.lr or check the inputs for NaN"
+            )
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": self.scheduler_factory(optimizer=optimizer)}
+
+    def save_test_figures(self, out_dir: Path, title: str) -> None:
+        """Pictures of the test results for the run folder (a classifier's confusion matrix); none by default."""
