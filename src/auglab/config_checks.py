@@ -33,6 +33,15 @@ def strategies_for(kind: str) -> list[str]:
     return fits
 
 
+@cache
+def models_for(kind: str) -> list[str]:
+    """Names of the ``model`` options whose class trains on ``kind`` data."""
+    from hydra.utils import get_class
+
+    targets = {name: OmegaConf.load(CONF_DIR / "model" / f"{name}.yaml")._target_ for name in options("model")}
+    return [name for name, target in targets.items() if kind in getattr(get_class(target), "data_kinds", ())]
+
+
 USER_CONFIG_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn")
 
 

@@ -19,7 +19,8 @@ from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
 from auglab.argument_checks import check_arguments
 from auglab.augment.stages import AugmentationStrategy
 from auglab.cli import run_cli
-from auglab.config_checks import check_run_options, strategies_for
+from auglab.config_checks import check_run_options, models_for, strategies_for
+from auglab.errors import AuglabError
 from auglab.job import run_job
 from auglab.run_record import provenance, save_config, write_json
 
@@ -31,6 +32,11 @@ def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     strategy = AugmentationStrategy.from_config(cfg.augment)
     kind = get_class(cfg.data._target_).kind
     strategy.check_fits(kind, strategies_for(kind))
+    model_kinds = getattr(get_class(cfg.model._target_), "data_kinds", (kind,))
+    if kind not in model_kinds:
+        name = cfg.model._target_.rsplit(".", 1)[-1]
+        raise AuglabError(f"model {name} is for {'/'.join(model_kinds)} data but data is {kind}; "
+                          f"choose model= one of: {', '.join(models_for(kind))}")
     datamodule = instantiate(cfg.data, _partial_=True)(augment=strategy)  # objects bypass OmegaConf
     datamodule.prepare_data()
     datamodule.setup("fit")  # loads and splits now, so bad data fails before any training

@@ -5,8 +5,11 @@ A strategy names transforms for up to four stages, the four places an augmentati
 
 - ``offline(examples) -> examples``: once, before training, on the whole train split.
 - ``sample(x) -> x``: per example, in ``Dataset.__getitem__`` (DataLoader workers).
-- ``batch(x, y) -> (x, y)``: in ``collate_fn``; ``y`` holds soft labels ``[B, K]``.
+- ``batch(x, y) -> (x, y)``: in ``collate_fn``; ``y`` holds soft labels ``[B, K]`` (classification)
+  or next-item ids ``[B]`` (sequences).
 - ``device(x, y) -> (x, y)``: in ``on_after_batch_transfer``, on the accelerator.
+
+A transform with a ``fit(train)`` method gets the final train split once before training.
 """
 
 from __future__ import annotations
@@ -73,6 +76,13 @@ class AugmentationStrategy:
                 f"augment={self.name} is for {'/'.join(self.kinds)} data but data is {data_kind}; "
                 f"choose one of: {', '.join(valid_choices)}"
             )
+
+    def fit(self, train: Any) -> None:
+        """Give transforms that learn from data (``fit(train)``, e.g. item co-occurrence) the final train split."""
+        for stage in STAGES:
+            for transform in getattr(self, stage).values():
+                if hasattr(transform, "fit"):
+                    transform.fit(train)
 
     def apply_offline(self, examples: Any) -> Any:
         for transform in self.offline.values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -15,6 +15,8 @@ from auglab.errors import AuglabError
 
 class AuglabModule(L.LightningModule):
     """Subclasses implement the steps; ``monitor`` names the validation metric that picks the best epoch."""
+
+    data_kinds: ClassVar[tuple[str, ...]] = ()  # the datamodule kinds this model can train on
 
     def __init__(
         self,

@@ -14,6 +14,8 @@ from auglab.models.classifier import Classifier
 class ImageClassifier(Classifier):
     """``net`` is a backbone factory called with ``in_channels`` and ``num_classes``."""
 
+    data_kinds = ("image",)
+
     def __init__(
         self,
         *,

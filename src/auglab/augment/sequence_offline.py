@@ -1,0 +1,49 @@
+"""Offline sequence expansion (Song & Suh 2022, arXiv 2203.14037; DA4Rec): new training sequences
+added beside the originals before prefix expansion, so every new example still predicts the item
+that really came next in its own sequence. Seeded by ``seed``; the input is the train split's
+list of item arrays (validation and test targets are not in it)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from auglab.errors import AuglabError
+
+
+class SubsetSplit:
+    """``n_aug`` copies of each sequence with every item but the last dropped with ``drop_rate``."""
+
+    def __init__(self, *, n_aug: int = 1, drop_rate: float = 0.25, seed: int = 0) -> None:
+        if n_aug < 1 or not 0 < drop_rate < 1:
+            raise AuglabError(f"n_aug={n_aug} must be >= 1 and drop_rate={drop_rate} in (0, 1)")
+        self.n_aug, self.drop_rate, self.seed = n_aug, drop_rate, seed
+
+    def __call__(self, sequences: list[np.ndarray]) -> list[np.ndarray]:
+        rng = np.random.default_rng(self.seed)
+        new = []
+        for _ in range(self.n_aug):
+            for seq in sequences:
+                if len(seq) < 3:
+                    continue  # nothing to drop that leaves a prefix example
+                keep = rng.random(len(seq)) >= self.drop_rate
+                keep[-1] = True
+                if keep.sum() >= 2:
+                    new.append(seq[keep])
+        return list(sequences) + new
+
+
+class SlidingWindow:
+    """Windows of ``window`` consecutive items every ``stride`` items of sequences longer than
+    ``window``: short, recent-context copies of long histories."""
+
+    def __init__(self, *, window: int = 10, stride: int = 5) -> None:
+        if window < 2 or stride < 1:
+            raise AuglabError(f"window={window} must be >= 2 and stride={stride} >= 1")
+        self.window, self.stride = window, stride
+
+    def __call__(self, sequences: list[np.ndarray]) -> list[np.ndarray]:
+        new = []
+        for seq in sequences:
+            for start in range(1, len(seq) - self.window + 1, self.stride):  # start 0 is the original's prefix
+                new.append(seq[start:start + self.window])
+        return list(sequences) + new

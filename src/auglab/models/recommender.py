@@ -1,0 +1,127 @@
+"""One home for next-item recommenders: item embeddings, full-ranking scores, the loss, ranking metrics.
+
+A subclass encodes a padded history ``x [B, L]`` (left-aligned, 0 = padding) into ``h [B, D]``;
+the score of every item is ``h @ E^T`` with ``E`` the item embedding table (tied, as in RecBole).
+Row 0 of ``E`` is padding and row ``num_items + 1`` the mask item of ``seq_mask``: neither is ever
+scored, so ranks run over the ``num_items`` real items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from auglab.errors import AuglabError
+from auglab.metrics.ranking import RankingMetrics, target_ranks
+from auglab.models.base import AuglabModule
+
+LOSSES = ("ce", "bpr", "sampled_softmax")
+
+
+def last_position(states: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The state at each row's last real item: ``states [B, L, D]``, ``x [B, L]`` -> ``[B, D]``."""
+    last = ((x > 0).sum(1) - 1).clamp_min(0)  # [B]
+    return states[torch.arange(len(x), device=x.device), last]
+
+
+class SequentialRecommender(AuglabModule):
+    """Cross-entropy over all items by default; ``bpr`` (one negative) and ``sampled_softmax`` as options."""
+
+    data_kinds = ("sequence",)
+
+    def __init__(
+        self,
+        *,
+        num_items: int,
+        max_len: int,
+        embedding_size: int = 64,
+        loss: str = "ce",
+        num_negatives: int = 100,
+        ks: Sequence[int] = (5, 10, 20),
+        monitor: str = "val/ndcg@10",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(monitor=monitor, **kwargs)
+        if loss not in LOSSES:
+            raise AuglabError(f"model.loss={loss}: choose one of {', '.join(LOSSES)}")
+        if num_negatives < 1:
+            raise AuglabError(f"model.num_negatives={num_negatives} must be >= 1")
+        self.num_items, self.max_len, self.loss_name, self.num_negatives = num_items, max_len, loss, num_negatives
+        self.mask_item = num_items + 1
+        self.item_embedding = nn.Embedding(num_items + 2, embedding_size, padding_idx=0)
+        try:
+            self.val_metrics, self.test_metrics = RankingMetrics(ks, "val/"), RankingMetrics(ks, "test/")
+        except ValueError as err:
+            raise AuglabError(str(err)) from err
+        if monitor.startswith("val/") and monitor not in {**self.val_metrics.compute(), "val/loss": 0}:
+            raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
+                              f"val/ndcg@{self.val_metrics.ks[0]}")
+        self.val_metrics.reset()
+        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``x [B, L]`` -> ``h [B, D]``."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Scores of every item ``[B, num_items + 2]``; padding and mask columns are ``-inf``."""
+        scores = self.encode(x) @ self.item_embedding.weight.T
+        scores[:, 0] = float("-inf")
+        scores[:, self.mask_item] = float("-inf")
+        return scores
+
+    def _negatives(self, y: torch.Tensor, n: int) -> torch.Tensor:
+        """Uniform items 1..num_items ``[B, n]``; one equal to the target is moved to the next id."""
+        neg = torch.randint(1, self.num_items + 1, (len(y), n), device=y.device)
+        clash = neg == y[:, None]
+        return torch.where(clash, neg % self.num_items + 1, neg)
+
+    def _train_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "ce":
+            return F.cross_entropy(self(x), y)
+        h = self.encode(x)  # [B, D]
+        n = 1 if self.loss_name == "bpr" else self.num_negatives
+        items = torch.cat([y[:, None], self._negatives(y, n)], 1)  # [B, 1 + n], target first
+        logits = (h[:, None, :] * self.item_embedding(items)).sum(-1)  # [B, 1 + n]
+        if self.loss_name == "bpr":
+            return -F.logsigmoid(logits[:, 0] - logits[:, 1]).mean()
+        return F.cross_entropy(logits, torch.zeros_like(y))
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = self._train_loss(x, y)
+        self.check_finite(loss, "train")
+        self.train_loss.update(loss.detach(), weight=len(y))
+        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
+        x, y = batch
+        scores = self(x)  # [B, N + 2]
+        loss = F.cross_entropy(scores, y)
+        self.check_finite(loss, stage)
+        getattr(self, f"{stage}_loss").update(loss, weight=len(y))
+        getattr(self, f"{stage}_metrics").update(target_ranks(scores, y))
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._eval_step(batch, "test")
+
+    def _log_epoch(self, stage: str) -> None:
+        metrics = getattr(self, f"{stage}_metrics")
+        self.log_dict(metrics.compute())  # already summed over processes
+        self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"))
+        metrics.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
