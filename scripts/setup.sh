@@ -20,6 +20,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   # shellcheck disable=SC2086
   .venv/bin/python -m pip install --quiet $torch_pins
   .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # MovieLens-100k, the default sequence data, ships in RecBole's wheel. --no-deps keeps RecBole's
+  # dependencies out of this environment; auglab reads the file and never imports recbole.
+  .venv/bin/python -m pip install --quiet --no-deps recbole==1.2.1
   touch "$stamp"
 fi
 

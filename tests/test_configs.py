@@ -24,7 +24,7 @@ def test_groups_are_the_documented_ones():
 
 @pytest.mark.parametrize(("group", "option"), ALL_OPTIONS, ids=[f"{g}={o}" for g, o in ALL_OPTIONS])
 def test_every_option_composes(group, option, tmp_path):
-    extra = ["data.path=/tmp/x"] if option == "image_folder" else []
+    extra = ["data.path=/tmp/x"] if option in ("image_folder", "interactions") else []
     cfg = compose_cfg([f"{group}={option}", *extra], tmp_path)
     node = cfg if group in ("experiment", "debug") else cfg[group]
     assert node is not None
@@ -52,6 +52,20 @@ def test_image_strategies_are_all_there_and_build(tmp_path):
         assert strategy.name == name
         n_transforms = sum(len(getattr(strategy, s)) for s in ("offline", "sample", "batch", "device"))
         assert (n_transforms == 0) == (name == "none")
+
+
+SEQUENCE_STRATEGIES = ["none", "seq_crop", "seq_mask", "seq_reorder", "seq_crop_mask_reorder", "seq_insert",
+                       "seq_noise", "seq_substitute", "subset_split", "sliding_window"]
+
+
+def test_sequence_strategies_are_all_there_and_build(tmp_path):
+    assert strategies_for("sequence") == sorted(SEQUENCE_STRATEGIES)
+    for name in SEQUENCE_STRATEGIES:
+        strategy = AugmentationStrategy.from_config(compose_cfg([f"augment={name}"], tmp_path).augment)
+        assert strategy.kinds == ("sequence",) or name == "none"
+        assert not strategy.sample and not strategy.batch  # sequences augment offline or on the device
+    cfg = compose_cfg(["augment=seq_crop_mask_reorder", "augment.device.one_of.transforms.mask.gamma=0.5"], tmp_path)
+    assert AugmentationStrategy.from_config(cfg.augment).device["one_of"].transforms[1].gamma == 0.5
 
 
 def test_strategy_parameters_override_from_the_command_line(tmp_path):

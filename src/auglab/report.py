@@ -20,7 +20,10 @@ from scipy import stats
 
 from auglab.job_identity import digest, identity, read_record
 
-HEADLINE = ("test/acc", "test/precision", "test/recall", "test/f1", "test/f1_micro")
+# Those a sweep's jobs logged are tabulated: classifiers' first, then recommenders' ranking metrics.
+HEADLINE = ("test/acc", "test/precision", "test/recall", "test/f1", "test/f1_micro", "test/ndcg@10", "test/recall@10",
+            "test/mrr@10")
+CHARTED = ("test/acc", "test/f1", "test/ndcg@10", "test/recall@10")
 BASELINE = "none"
 
 
@@ -210,7 +213,7 @@ def report(sweep: Path, out: Path | None = None, metrics: tuple[str, ...] = HEAD
         csv_lines += [f"{m},{r.strategy},{r.runs},{r.failed},{r.mean},{r.ci95},{r.diff},{r.diff_ci95}" for r in rows]
     (out / "report.csv").write_text("\n".join(csv_lines) + "\n")
     if tables:
-        bar_chart({m: tables[m] for m in metrics if m in ("test/acc", "test/f1")} or tables, out / "report.png")
+        bar_chart({m: tables[m] for m in metrics if m in CHARTED} or tables, out / "report.png")
     return md
 
 

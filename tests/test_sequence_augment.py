@@ -1,0 +1,160 @@
+"""Properties of every sequence augmentation: layout, bounds, item range, per-sequence randomness, targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from auglab.augment.sequence import SeqCrop, SeqInsert, SeqMask, SeqNoise, SeqOneOf, SeqReorder, SeqSubstitute
+from auglab.augment.sequence_fit import cooccurrence_neighbours
+from auglab.augment.sequence_offline import SlidingWindow, SubsetSplit
+from auglab.data.user_sequences import UserSequences
+from auglab.errors import AuglabError
+
+NUM_ITEMS, L = 30, 12
+
+
+def batch(b: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Left-aligned histories of length 1..L with distinct items per row, 0 after them."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, L + 1, (b,), generator=g)
+    x = torch.zeros(b, L, dtype=torch.int64)
+    for i, n in enumerate(lengths.tolist()):
+        x[i, :n] = torch.randperm(NUM_ITEMS, generator=g)[:n] + 1
+    return x, torch.randint(1, NUM_ITEMS + 1, (b,), generator=g)
+
+
+def train_split() -> UserSequences:
+    rng = np.random.default_rng(0)
+    return UserSequences.from_list([rng.integers(1, NUM_ITEMS + 1, rng.integers(3, 20)) for _ in range(50)], NUM_ITEMS)
+
+
+def fitted(transform):
+    if hasattr(transform, "fit"):
+        transform.fit(train_split())
+    return transform
+
+
+ALL = {
+    "crop": lambda: SeqCrop(eta=0.5),
+    "mask": lambda: SeqMask(gamma=0.5),
+    "reorder": lambda: SeqReorder(beta=0.5),
+    "insert": lambda: SeqInsert(rate=0.5),
+    "noise": lambda: SeqNoise(rate=0.5),
+    "substitute": lambda: SeqSubstitute(rate=0.5),
+    "one_of": lambda: SeqOneOf(transforms={"crop": SeqCrop(), "mask": SeqMask(), "reorder": SeqReorder()}),
+}
+
+
+def lengths(x: torch.Tensor) -> torch.Tensor:
+    return (x > 0).sum(1)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_layout_range_and_targets(name):
+    torch.manual_seed(0)
+    x, y = batch()
+    out, out_y = fitted(ALL[name]())(x.clone(), y.clone())
+    assert out.shape == x.shape and out.dtype == torch.int64
+    assert torch.equal(out_y, y)  # the target is never touched
+    n = lengths(out)
+    assert (n >= 1).all()  # never an empty history
+    assert ((torch.arange(L)[None, :] < n[:, None]) == (out > 0)).all()  # left-aligned, padding after
+    assert out.max() <= NUM_ITEMS + 1 and out.min() >= 0  # real items or the mask item
+    assert not torch.equal(out, x)  # it did something
+
+
+def test_per_sequence_randomness():
+    torch.manual_seed(0)
+    x = torch.arange(1, L + 1).repeat(64, 1)  # 64 identical full histories
+    for name in ALL:
+        out, _ = fitted(ALL[name]())(x.clone(), x[:, 0])
+        assert len({tuple(row.tolist()) for row in out}) >= 6, name  # a crop of 6 from 12 has 7 places
+
+
+def test_crop_keeps_a_contiguous_share_and_reorder_a_permutation():
+    torch.manual_seed(0)
+    x, y = batch()
+    n = lengths(x)
+    out, _ = SeqCrop(eta=0.5)(x, y)
+    assert torch.equal(lengths(out), (n * 0.5).floor().long().clamp_min(1))
+    for row, orig in zip(out, x, strict=True):
+        kept = row[row > 0].tolist()
+        src = orig[orig > 0].tolist()
+        start = src.index(kept[0])
+        assert src[start:start + len(kept)] == kept
+    out, _ = SeqReorder(beta=0.5)(x, y)
+    for row, orig in zip(out, x, strict=True):
+        assert sorted(row.tolist()) == sorted(orig.tolist())
+        moved = (row != orig).nonzero().flatten()
+        if len(moved):
+            assert moved.max() - moved.min() < max(1, int(len(orig[orig > 0]) * 0.5))
+
+
+def test_mask_masks_exactly_gamma_and_insert_keeps_order_and_the_last_item():
+    torch.manual_seed(0)
+    x, y = batch()
+    n = lengths(x)
+    mask = fitted(SeqMask(gamma=0.5))
+    out, _ = mask(x, y)
+    assert torch.equal((out == mask.mask_item).sum(1), (n * 0.5).floor().long())
+    out, _ = SeqInsert(rate=0.5)(x, y)
+    expected = torch.clamp(n + (n * 0.5).ceil().long(), max=L)
+    assert torch.equal(lengths(out), expected)
+    for row, orig, m in zip(out, x, n.tolist(), strict=True):
+        assert row[lengths(row[None])[0] - 1] == orig[m - 1]  # the most recent item stays last
+
+    class Sentinel(SeqInsert):
+        def new_items(self, x: torch.Tensor, m: int) -> torch.Tensor:
+            return torch.full((len(x), m), NUM_ITEMS + 5)
+
+    out, _ = Sentinel(rate=0.5)(x, y)
+    for row, orig, m in zip(out, x, n.tolist(), strict=True):
+        kept = [v for v in row.tolist() if 0 < v <= NUM_ITEMS]
+        assert kept == orig[:m].tolist()[m - len(kept):]  # originals in order; only the oldest give way
+        assert row.tolist()[len(kept) + (row == NUM_ITEMS + 5).sum() - 1] == orig[m - 1]
+
+
+def test_p_zero_changes_nothing_and_bad_values_fail():
+    x, y = batch()
+    for cls, kw in ((SeqCrop, "eta"), (SeqMask, "gamma"), (SeqReorder, "beta"), (SeqInsert, "rate")):
+        out, _ = fitted(cls(**{kw: 0.5, "p": 0.0}))(x, y)
+        assert torch.equal(out, x), cls
+        with pytest.raises(AuglabError, match=f"{kw}=1.5 must be between 0 and 1"):
+            cls(**{kw: 1.5})
+
+
+def test_noise_and_substitute_draw_from_the_catalogue_and_the_train_split():
+    torch.manual_seed(0)
+    x, y = batch()
+    out, _ = fitted(SeqNoise(rate=1.0))(x, y)
+    assert out.max() <= NUM_ITEMS
+    sub = fitted(SeqSubstitute(rate=1.0, top_k=2, window=1))
+    out, _ = sub(x, y)
+    table = sub.table(torch.device("cpu"))
+    changed = out != x
+    assert changed.any()
+    assert (table[x[changed]] == out[changed][:, None]).any(1).all()  # every new item is a neighbour
+
+
+def test_cooccurrence_neighbours_by_hand():
+    # sequences 1 2 3 and 2 3 4: within one position, 2~3 twice, 1~2 once, 3~4 once
+    seqs = UserSequences.from_list([np.array([1, 2, 3]), np.array([2, 3, 4])], 4)
+    table = cooccurrence_neighbours(seqs.items, seqs.offsets, 4, window=1, top_k=2)
+    assert table.shape == (6, 2)
+    assert table[2].tolist() == [3, 1] and table[3].tolist() == [2, 4]
+    assert table[1].tolist() == [2, 2] and table[4].tolist() == [3, 3]  # one neighbour: repeated
+    assert table[5].tolist() == [5, 5]  # the mask item has none: stays itself
+
+
+def test_offline_expansions_add_sequences_and_keep_the_originals():
+    seqs = [np.arange(1, 21), np.array([5, 6, 7])]
+    out = SubsetSplit(n_aug=2, drop_rate=0.5, seed=0)(seqs)
+    assert [list(s) for s in out[:2]] == [list(s) for s in seqs] and 3 <= len(out) <= 6
+    for new in out[2:]:
+        assert len(new) >= 2
+        assert new[-1] in (20, 7) and list(new) == sorted(new)  # a subsequence ending at the last item
+    assert [list(s) for s in SubsetSplit(n_aug=2, drop_rate=0.5, seed=0)(seqs)] == [list(s) for s in out]
+    windows = SlidingWindow(window=10, stride=5)(seqs)
+    assert [list(w) for w in windows[2:]] == [list(range(2, 12)), list(range(7, 17))]

@@ -1,0 +1,95 @@
+"""Recommenders as a user runs them, in subprocesses: every model and strategy, sweep + report, exact
+evaluation in one and two processes, determinism, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.test_cli import assert_one_line_error
+from tests.test_configs import SEQUENCE_STRATEGIES
+
+FAST = ["data=movielens_100k", "debug=fast_sequence", "trainer=cpu", "callbacks.progress.refresh_rate=0"]
+# 101 users (odd, for two DDP ranks), small catalogue: seconds per run.
+SMALL = ["data=synthetic_sessions", "data.num_users=101", "data.num_items=60", "data.num_categories=4",
+         "trainer=cpu", "trainer.max_epochs=3", "callbacks.progress.refresh_rate=0"]
+RANKING = {f"test/{m}@{k}" for m in ("recall", "ndcg", "mrr", "precision", "f1") for k in (5, 10, 20)} | {"test/acc"}
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_every_sequence_strategy_trains_both_models_and_the_report_ranks_them(tmp_path):
+    sweep = tmp_path / "sweep"
+    strategies = ",".join(SEQUENCE_STRATEGIES)
+    proc = run_cli(["train", "-m", *FAST, "model=gru4rec", f"augment={strategies}", f"hydra.sweep.dir={sweep}"],
+                   tmp_path, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    records = {p.parent.name: _json(p) for p in sweep.glob("*/run.json")}
+    assert len(records) == len(SEQUENCE_STRATEGIES)
+    assert all(r["status"] == "ok" for r in records.values()), records
+    for job in sweep.glob("*/metrics.json"):
+        metrics = _json(job)
+        assert RANKING <= metrics.keys()
+        assert 0 <= metrics["test/ndcg@10"] <= metrics["test/recall@10"] <= metrics["test/recall@20"] <= 1
+        assert "val/ndcg@10_best" in metrics  # what a sweeper gets: validation only
+    rep = run_cli(["report", str(sweep)], tmp_path)
+    assert rep.returncode == 0, rep.stderr
+    assert "### test/ndcg@10" in rep.stdout and "### test/recall@10" in rep.stdout
+    assert "| seq_crop | 1 | 0 |" in rep.stdout
+
+    sasrec = run_cli(["train", *FAST, "model=sasrec", "augment=seq_crop_mask_reorder", "model.loss=sampled_softmax",
+                      f"hydra.run.dir={tmp_path / 'sasrec'}"], tmp_path)
+    assert sasrec.returncode == 0, sasrec.stderr[-3000:]
+    assert RANKING <= _json(tmp_path / "sasrec" / "metrics.json").keys()
+
+
+def test_same_seed_same_metrics_and_eval_is_exact_in_one_and_two_processes(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        proc = run_cli(["train", *SMALL, "model=sasrec", "augment=seq_substitute", f"hydra.run.dir={tmp_path / name}"],
+                       tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs.append(_json(tmp_path / name / "metrics.json"))
+    assert runs[0] == runs[1]
+    expected = {k: v for k, v in runs[0].items() if k.startswith("test/")}
+    ckpt = tmp_path / "a" / "checkpoints" / "best.ckpt"
+    for trainer in ("cpu", "ddp_cpu"):
+        folder = tmp_path / f"eval_{trainer}"
+        proc = run_cli(["evaluate", f"ckpt_path={ckpt}", f"trainer={trainer}", f"hydra.run.dir={folder}"], tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got = _json(folder / "metrics.json")
+        assert got.keys() == expected.keys()
+        for name, value in expected.items():
+            if name.startswith(("test/ndcg", "test/mrr", "test/loss")):  # float sums in another order
+                assert got[name] == pytest.approx(value, rel=1e-6), (trainer, name)
+            else:  # counts of hits: exact, so no user was counted twice or left out
+                assert got[name] == value, (trainer, name)
+    assert _json(tmp_path / "eval_ddp_cpu" / "provenance.json")["split_sizes"]["test"] == 101
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["data=interactions", "data.path=/no/log.csv", "model=gru4rec"], ["data.path=/no/log.csv does not exist"]),
+        (["data=interactions", "model=gru4rec"], ["data.path is not set"]),
+        (["augment=seq_crop"], ["augment=seq_crop is for sequence data but data is image; choose one of:", "mixup"]),
+        (["data=movielens_100k", "model=gru4rec", "augment=cutmix"],
+         ["augment=cutmix is for image data but data is sequence", "seq_crop"]),
+        (["data=movielens_100k"], ["model ImageClassifier is for image data but data is sequence; choose model= "
+                                   "one of: gru4rec, sasrec"]),
+        (["data=movielens_100k", "model=sasrec", "model.loss=hinge"], ["model.loss=hinge: choose one of ce, bpr"]),
+        (["data=movielens_100k", "model=sasrec", "model.ks=[3]"], ["model.monitor=val/ndcg@10 is not logged"]),
+        (["data=movielens_100k", "model=gru4rec", "augment=seq_mask", "augment.device.mask.gamma=2"],
+         ["cannot build device.mask: gamma=2 must be between 0 and 1"]),
+        (["data=movielens_100k", "model=gru4rec", "data.user_core=500"], ["left no user in", "lower them"]),
+    ],
+)
+def test_bad_sequence_input_fails_before_training_with_one_line(args, fragments, tmp_path):
+    proc = run_cli(["train", "trainer=cpu", *args], tmp_path)
+    assert_one_line_error(proc, *fragments)
+    assert "Epoch 0" not in proc.stdout + proc.stderr
