@@ -158,3 +158,22 @@ def test_offline_expansions_add_sequences_and_keep_the_originals():
     assert [list(s) for s in SubsetSplit(n_aug=2, drop_rate=0.5, seed=0)(seqs)] == [list(s) for s in out]
     windows = SlidingWindow(window=10, stride=5)(seqs)
     assert [list(w) for w in windows[2:]] == [list(range(2, 12)), list(range(7, 17))]
+
+
+def test_offline_stage_is_cached_by_input_and_config(tmp_path):
+    from auglab.augment.stages import AugmentationStrategy
+
+    cfg = {"name": "subset_split", "kinds": ["sequence"], "offline": {"s": {
+        "_target_": "auglab.augment.sequence_offline.SubsetSplit", "n_aug": 1, "drop_rate": 0.5, "seed": 0}}}
+    seqs = [np.arange(1, 21), np.arange(5, 15)]
+    first = AugmentationStrategy.from_config(cfg, cache_dir=tmp_path).apply_offline(seqs)
+    files = list((tmp_path / "offline").glob("subset_split-*.pt"))
+    assert len(files) == 1
+    torch.save([np.array([7, 7])], files[0])  # tamper: a second call must read the cache, not compute
+    assert [list(s) for s in AugmentationStrategy.from_config(cfg, cache_dir=tmp_path).apply_offline(seqs)] == [[7, 7]]
+    other_seed = {**cfg, "offline": {"s": {**cfg["offline"]["s"], "seed": 1}}}
+    AugmentationStrategy.from_config(other_seed, cache_dir=tmp_path).apply_offline(seqs)
+    AugmentationStrategy.from_config(cfg, cache_dir=tmp_path).apply_offline(seqs[:1])  # other input
+    assert len(list((tmp_path / "offline").glob("*.pt"))) == 3
+    uncached = AugmentationStrategy.from_config(cfg).apply_offline(seqs)
+    assert [list(s) for s in uncached] == [list(s) for s in first]

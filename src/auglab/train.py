@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     """The datamodule with the strategy built in; fails on a strategy for another data kind."""
-    strategy = AugmentationStrategy.from_config(cfg.augment)
+    strategy = AugmentationStrategy.from_config(cfg.augment, cache_dir=OmegaConf.select(cfg, "paths.cache_dir"))
     kind = get_class(cfg.data._target_).kind
     strategy.check_fits(kind, strategies_for(kind))
     model_kinds = getattr(get_class(cfg.model._target_), "data_kinds", (kind,))

@@ -14,13 +14,16 @@ A transform with a ``fit(train)`` method gets the final train split once before 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from auglab.augment.offline_cache import cached_offline
 from auglab.errors import AuglabError
 
 STAGES = ("offline", "sample", "batch", "device")
@@ -53,9 +56,12 @@ class AugmentationStrategy:
     sample: dict[str, Callable] = field(default_factory=dict)
     batch: dict[str, Callable] = field(default_factory=dict)
     device: dict[str, Callable] = field(default_factory=dict)
+    offline_signature: str = ""  # the offline stage's resolved config: part of its cache key
+    cache_dir: Path | None = None  # where offline results are cached; None: never cached
 
     @classmethod
-    def from_config(cls, cfg: DictConfig | Mapping[str, Any]) -> AugmentationStrategy:
+    def from_config(cls, cfg: DictConfig | Mapping[str, Any], *, cache_dir: str | Path | None = None
+                    ) -> AugmentationStrategy:
         """Instantiate every stage of an ``augment/*.yaml`` config."""
         if not isinstance(cfg, DictConfig):
             cfg = OmegaConf.create(dict(cfg))
@@ -67,7 +73,10 @@ class AugmentationStrategy:
             )
         name = str(cfg.get("name", "none"))
         stages = {stage: _instantiate_stage(stage, cfg.get(stage), name) for stage in STAGES}
-        return cls(name=name, kinds=tuple(cfg.get("kinds", cls.kinds)), **stages)
+        offline = cfg.get("offline") or OmegaConf.create({})
+        signature = json.dumps(OmegaConf.to_container(offline, resolve=True), sort_keys=True)
+        return cls(name=name, kinds=tuple(cfg.get("kinds", cls.kinds)), **stages, offline_signature=signature,
+                   cache_dir=Path(cache_dir) if cache_dir else None)
 
     def check_fits(self, data_kind: str, valid_choices: list[str]) -> None:
         """Fail before training when the strategy is for another kind of data."""
@@ -85,9 +94,17 @@ class AugmentationStrategy:
                     transform.fit(train)
 
     def apply_offline(self, examples: Any) -> Any:
-        for transform in self.offline.values():
-            examples = transform(examples)
-        return examples
+        """The offline transforms in order, cached by input and config when ``cache_dir`` is set."""
+        if not self.offline:
+            return examples
+
+        def compute(examples: Any) -> Any:
+            for transform in self.offline.values():
+                examples = transform(examples)
+            return examples
+
+        return cached_offline(compute, examples, signature=self.offline_signature, cache_dir=self.cache_dir,
+                              name=self.name)
 
     def apply_sample(self, x: Any) -> Any:
         for transform in self.sample.values():

@@ -8,7 +8,6 @@ from the resumable stream), the device stage on train batches only, the data has
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -19,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from auglab.augment.stages import AugmentationStrategy
 from auglab.data.samplers import eval_sampler
+from auglab.fingerprint import fingerprint  # noqa: F401  (re-exported for the data kinds)
 
 
 def take(inputs: Any, idx: np.ndarray) -> Any:
@@ -26,20 +26,6 @@ def take(inputs: Any, idx: np.ndarray) -> Any:
     if isinstance(inputs, torch.Tensor | np.ndarray):
         return inputs[torch.as_tensor(idx) if isinstance(inputs, torch.Tensor) else idx]
     return [inputs[i] for i in idx]
-
-
-def fingerprint(*parts: Any) -> str:
-    """sha256 over tensors, arrays and strings: the 'hash of the data read' in a run's provenance."""
-    digest = hashlib.sha256()
-    for part in parts:
-        if isinstance(part, torch.Tensor):
-            part = part.contiguous().numpy()
-        if isinstance(part, np.ndarray):
-            digest.update(str(part.shape).encode())
-            digest.update(part.tobytes())
-        else:
-            digest.update(repr(part).encode())
-    return digest.hexdigest()
 
 
 class AugmentedDataModule(L.LightningDataModule):
