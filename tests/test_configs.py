@@ -125,3 +125,14 @@ def test_first_job_of_a_sweep_composes_and_own_config_dirs_are_not_second_guesse
     check_composes(["ckpt_path=/x.ckpt", "trainer=ddp_cpu"], "eval")
     assert uses_own_configs(["--config-dir", "my_conf", "experiment=mine"])
     assert not uses_own_configs(["experiment=fashion_lowdata"])
+
+
+def test_sequence_study_sweeps_every_sequence_strategy():
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=ml100k_seqaug", "model=sasrec"], return_hydra_config=True)
+    assert sorted(cfg.hydra.sweeper.params.augment.split(",")) == sorted(SEQUENCE_STRATEGIES)
+    assert cfg.model._target_.endswith("SASRec") and cfg.data._target_.endswith("MovieLens100kDataModule")
