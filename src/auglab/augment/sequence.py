@@ -46,6 +46,13 @@ def _by_key(values: torch.Tensor, key: torch.Tensor, keep: torch.Tensor, length:
     return torch.where(idx < count, out, 0)
 
 
+def _k_random_positions(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """``[B, L]`` bool: ``k [B, 1]`` distinct real (non-padding) positions per row, uniformly at random."""
+    scores = torch.where(x > 0, torch.rand(x.shape, device=x.device), 2.0)  # padding never chosen
+    kth = scores.sort(1).values.gather(1, (k - 1).clamp_min(0))  # the k-th smallest draw of each row
+    return (scores <= kth) & (k > 0)
+
+
 class SeqCrop:
     """Keep a random contiguous ``eta`` share of each history (at least one item)."""
 
@@ -56,8 +63,8 @@ class SeqCrop:
         pos, n = _positions(x)
         k = torch.where(_chosen(x, self.p)[:, None], (n * self.eta).floor().long().clamp_min(1), n)
         start = (torch.rand_like(n, dtype=torch.float) * (n - k + 1)).long()
-        keep = (pos >= start) & (pos < start + k)
-        return _by_key(x, pos.expand_as(x), keep, x.shape[1]), y
+        idx = (start + pos).clamp(max=x.shape[1] - 1)  # a shift to the left: a gather, no sort
+        return torch.where(pos < k, x.gather(1, idx), 0), y
 
 
 class SeqMask(ItemCatalogue):
@@ -70,9 +77,7 @@ class SeqMask(ItemCatalogue):
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         _, n = _positions(x)
         k = (n * self.gamma).floor().long() * _chosen(x, self.p)[:, None]  # [B, 1] items to mask
-        scores = torch.where(x > 0, torch.rand(x.shape, device=x.device), 2.0)  # padding never chosen
-        rank = scores.argsort(1).argsort(1)  # [B, L]: each position's rank among the row's draws
-        return torch.where(rank < k, self.mask_item, x), y
+        return torch.where(_k_random_positions(x, k), self.mask_item, x), y
 
 
 class SeqReorder:
@@ -151,8 +156,7 @@ class SeqSubstitute(CooccurrenceNeighbours):
         table = self.table(x.device)  # [num_items + 2, top_k]
         _, n = _positions(x)
         k = (n * self.rate).ceil().long() * _chosen(x, self.p)[:, None]
-        scores = torch.where(x > 0, torch.rand(x.shape, device=x.device), 2.0)
-        replace = scores.argsort(1).argsort(1) < k
+        replace = _k_random_positions(x, k)
         choice = (torch.rand(x.shape, device=x.device) * table.shape[1]).long()
         similar = table[x].gather(2, choice[..., None])[..., 0]  # [B, L]
         return torch.where(replace, similar, x), y
