@@ -155,3 +155,9 @@ def test_ranking_metrics_by_hand():
     constant = RankingMetrics(ks=(1,))
     constant.update(target_ranks(torch.zeros(2, 5), torch.tensor([1, 2])))
     assert float(constant.compute()["acc"]) == 0.0  # a model that scores everything alike gets nothing
+
+
+def test_ranking_metric_names_match_what_is_computed():
+    metric = RankingMetrics(ks=(2, 7), prefix="val/")
+    metric.update(torch.tensor([0, 3]))
+    assert sorted(metric.names()) == sorted(metric.compute())

@@ -37,6 +37,11 @@ class RankingMetrics(Metric):
         self.add_state("top1", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
 
+    def names(self) -> list[str]:
+        """The names ``compute`` returns."""
+        per_k = [f"{self.prefix}{m}@{k}" for k in self.ks for m in ("recall", "precision", "f1", "ndcg", "mrr")]
+        return [f"{self.prefix}acc", *per_k]
+
     def update(self, ranks: torch.Tensor) -> None:
         ranks = ranks.to(torch.float64)[:, None]  # [B, 1]
         k = torch.tensor(self.ks, dtype=torch.float64, device=ranks.device)[None, :]  # [1, nK]

@@ -58,10 +58,9 @@ class SequentialRecommender(AuglabModule):
             self.val_metrics, self.test_metrics = RankingMetrics(ks, "val/"), RankingMetrics(ks, "test/")
         except ValueError as err:
             raise AuglabError(str(err)) from err
-        if monitor.startswith("val/") and monitor not in {**self.val_metrics.compute(), "val/loss": 0}:
+        if monitor.startswith("val/") and monitor not in [*self.val_metrics.names(), "val/loss"]:
             raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
                               f"val/ndcg@{self.val_metrics.ks[0]}")
-        self.val_metrics.reset()
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
