@@ -29,8 +29,8 @@ from auglab.data.sequences import MovieLens100kDataModule
 from auglab.data.user_sequences import UserSequences
 
 SCRATCH = Path(__file__).resolve().parent / ".scratch" / "recbole"
-RECBOLE_PACKAGES = ["recbole==1.2.1", "pandas", "colorlog==4.7.2", "colorama==0.4.4", "texttable", "tabulate",
-                    "thop", "plotly", "narwhals", "psutil", "scikit-learn", "joblib", "threadpoolctl"]
+RECBOLE_PACKAGES = ["recbole==1.2.1", "pandas", "cloudpickle", "colorlog==4.7.2", "colorama==0.4.4", "texttable",
+                    "tabulate", "thop", "plotly", "narwhals", "psutil", "scikit-learn", "joblib", "threadpoolctl"]
 
 RECBOLE_SIDE = r"""
 import json, statistics, sys, time, torch
