@@ -25,7 +25,7 @@ from omegaconf.errors import MissingMandatoryValue
 from auglab import ddp_launch
 from auglab.errors import AuglabError, one_line, root_cause
 from auglab.job_identity import RECORD, differences, digest, identity, read_record
-from auglab.run_record import write_json
+from auglab.run_record import code_version, write_json
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,7 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
     """
     if ddp_launch.is_rank_process():
         return ddp_launch.run_rank(task, cfg)
+    code_version()  # the code this process loaded, before anyone edits the repository during a long sweep
     out_dir = Path(cfg.paths.output_dir)
     multirun = _is_multirun()
     info = {"augment": OmegaConf.select(cfg, "augment.name"), "seed": cfg.get("seed"), "task": cfg.get("task_name")}

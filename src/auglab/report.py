@@ -175,10 +175,11 @@ def bar_chart(tables: dict[str, list[Row]], path: Path) -> None:
         names = [r.strategy for r in rows]
         ax.bar(names, [r.mean for r in rows], yerr=[0 if math.isnan(r.ci95) else r.ci95 for r in rows],
                capsize=3, color=["grey" if n == BASELINE else "tab:blue" for n in names])
-        finite = [r.mean for r in rows if not math.isnan(r.mean)]
-        if finite:
-            spread = max(finite) - min(finite)
-            ax.set_ylim(max(0.0, min(finite) - max(spread, 0.01) * 1.5), min(1.0, max(finite) + max(spread, 0.01)))
+        low = [r.mean - (0 if math.isnan(r.ci95) else r.ci95) for r in rows if not math.isnan(r.mean)]
+        high = [r.mean + (0 if math.isnan(r.ci95) else r.ci95) for r in rows if not math.isnan(r.mean)]
+        if low:  # the whole error bars in view
+            pad = max(max(high) - min(low), 0.01) * 0.1
+            ax.set_ylim(max(0.0, min(low) - pad), min(1.0, max(high) + pad))
         ax.set_title(metric)
         plt.setp(ax.get_xticklabels(), rotation=60, ha="right", rotation_mode="anchor")
     fig.tight_layout()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import subprocess
@@ -27,8 +28,13 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+@functools.cache
 def code_version() -> dict[str, Any]:
-    """The git commit of the auglab source and whether the working tree had uncommitted changes."""
+    """The git commit of the auglab source and whether the working tree had uncommitted changes.
+
+    Taken once per process, when a job starts (``job.run_job``): that is the code this process loaded.
+    Asked again when a job ends, it would name whatever the repository held by then.
+    """
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
