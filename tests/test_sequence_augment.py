@@ -106,7 +106,7 @@ def test_mask_masks_exactly_gamma_and_insert_keeps_order_and_the_last_item():
         assert row[lengths(row[None])[0] - 1] == orig[m - 1]  # the most recent item stays last
 
     class Sentinel(SeqInsert):
-        def new_items(self, x: torch.Tensor, m: int) -> torch.Tensor:
+        def new_items(self, x: torch.Tensor, n: torch.Tensor, m: int) -> torch.Tensor:
             return torch.full((len(x), m), NUM_ITEMS + 5)
 
     out, _ = Sentinel(rate=0.5)(x, y)

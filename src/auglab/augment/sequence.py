@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from auglab.augment.sequence_fit import CooccurrenceNeighbours, ItemCatalogue
+from auglab.augment.stages import fit_transforms
 from auglab.errors import AuglabError
 
 
@@ -104,7 +105,8 @@ class _Insert:
     def __init__(self, *, rate: float, p: float) -> None:
         self.rate, self.p = _fraction("rate", rate), _fraction("p", p)
 
-    def new_items(self, x: torch.Tensor, m: int) -> torch.Tensor:
+    def new_items(self, x: torch.Tensor, n: torch.Tensor, m: int) -> torch.Tensor:
+        """``m`` items per row ``[B, m]``; ``n [B, 1]`` holds the history lengths."""
         raise NotImplementedError
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,7 +117,7 @@ class _Insert:
             return x, y
         slot = torch.arange(m, device=x.device)[None, :]
         new_key = torch.rand((len(x), m), device=x.device) * n - 1  # in (-1, n - 1): before the last item
-        values = torch.cat([x, self.new_items(x, m)], 1)  # [B, L + m]
+        values = torch.cat([x, self.new_items(x, n, m)], 1)  # [B, L + m]
         key = torch.cat([pos.float().expand_as(x), new_key], 1)
         keep = torch.cat([pos < n, slot < k], 1)
         return _by_key(values, key, keep, x.shape[1]), y
@@ -127,8 +129,7 @@ class SeqInsert(_Insert):
     def __init__(self, *, rate: float = 0.2, p: float = 1.0) -> None:
         super().__init__(rate=rate, p=p)
 
-    def new_items(self, x: torch.Tensor, m: int) -> torch.Tensor:
-        _, n = _positions(x)
+    def new_items(self, x: torch.Tensor, n: torch.Tensor, m: int) -> torch.Tensor:
         pick = (torch.rand((len(x), m), device=x.device) * n).long()  # [B, m] positions in the history
         return x.gather(1, pick)
 
@@ -140,7 +141,7 @@ class SeqNoise(_Insert, ItemCatalogue):
         _Insert.__init__(self, rate=rate, p=p)
         ItemCatalogue.__init__(self)
 
-    def new_items(self, x: torch.Tensor, m: int) -> torch.Tensor:
+    def new_items(self, x: torch.Tensor, n: torch.Tensor, m: int) -> torch.Tensor:
         return torch.randint(1, self.num_items + 1, (len(x), m), device=x.device)
 
 
@@ -173,9 +174,7 @@ class SeqOneOf:
         self.p = _fraction("p", p)
 
     def fit(self, train) -> None:
-        for transform in self.transforms:
-            if hasattr(transform, "fit"):
-                transform.fit(train)
+        fit_transforms(self.transforms, train)
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         outs = torch.stack([t(x, y)[0] for t in self.transforms])  # [T, B, L]

@@ -29,6 +29,13 @@ from auglab.errors import AuglabError
 STAGES = ("offline", "sample", "batch", "device")
 
 
+def fit_transforms(transforms: list[Callable], train: Any) -> None:
+    """Call ``fit(train)`` on each transform that learns from the train split."""
+    for transform in transforms:
+        if hasattr(transform, "fit"):
+            transform.fit(train)
+
+
 def _instantiate_stage(stage: str, node: Mapping | None, strategy: str) -> dict[str, Callable]:
     """Build one stage's named transforms in config order; a ``null`` entry switches one off."""
     transforms: dict[str, Callable] = {}
@@ -88,10 +95,7 @@ class AugmentationStrategy:
 
     def fit(self, train: Any) -> None:
         """Give transforms that learn from data (``fit(train)``, e.g. item co-occurrence) the final train split."""
-        for stage in STAGES:
-            for transform in getattr(self, stage).values():
-                if hasattr(transform, "fit"):
-                    transform.fit(train)
+        fit_transforms([t for stage in STAGES for t in getattr(self, stage).values()], train)
 
     def apply_offline(self, examples: Any) -> Any:
         """The offline transforms in order, cached by input and config when ``cache_dir`` is set."""

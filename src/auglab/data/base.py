@@ -18,7 +18,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from auglab.augment.stages import AugmentationStrategy
 from auglab.data.samplers import eval_sampler
-from auglab.fingerprint import fingerprint  # noqa: F401  (re-exported for the data kinds)
 
 
 def take(inputs: Any, idx: np.ndarray) -> Any:

@@ -10,8 +10,9 @@ import torch
 from torch.utils.data import Dataset, default_collate
 
 from auglab.augment.stages import AugmentationStrategy
-from auglab.data.base import AugmentedDataModule, fingerprint, take
+from auglab.data.base import AugmentedDataModule, take
 from auglab.data.splits import stratified_holdout, subsample
+from auglab.fingerprint import fingerprint
 
 Examples = tuple[Any, torch.Tensor]  # (inputs, int64 labels [N]); inputs: a tensor or a list
 

@@ -20,10 +20,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from auglab.data.base import AugmentedDataModule, fingerprint
+from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import interactions, synthetic_sessions
 from auglab.data.user_sequences import UserSequences, build_sequences
 from auglab.errors import AuglabError
+from auglab.fingerprint import fingerprint
 
 
 class PrefixDataset(Dataset):

@@ -38,9 +38,6 @@ class UserSequences:
         items = np.concatenate(sequences).astype(np.int64) if sequences else np.zeros(0, np.int64)
         return cls(items, np.concatenate([[0], np.cumsum(lengths)]), num_items)
 
-    def to_list(self) -> list[np.ndarray]:
-        return [self[u] for u in range(self.num_users)]
-
 
 def k_core(user: np.ndarray, item: np.ndarray, user_core: int, item_core: int) -> tuple[np.ndarray, list[str]]:
     """Rows to keep so every user has >= ``user_core`` and every item >= ``item_core`` interactions
