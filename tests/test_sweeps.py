@@ -19,6 +19,10 @@ FAST = ["debug=fast", "trainer=cpu", "callbacks.progress.refresh_rate=0"]
 # Slow enough epochs (about a second) that a kill lands between two epoch-end checkpoints.
 RESUMABLE = ["trainer=cpu", "callbacks.progress.refresh_rate=0", "data.train_per_class=60", "data.val_per_class=10",
              "data.eval_batch_size=500", "trainer.max_epochs=4", "augment=flip_crop"]
+# The recommender twin: device-stage draws and dropout both consume the restored random streams.
+RESUMABLE_SEQUENCE = ["trainer=cpu", "callbacks.progress.refresh_rate=0", "data=synthetic_sessions", "model=sasrec",
+                      "data.num_users=600", "data.batch_size=256", "trainer.max_epochs=4",
+                      "augment=seq_crop_mask_reorder"]
 
 
 def _json(path: Path) -> dict:
@@ -113,13 +117,14 @@ def _kill_after_first_checkpoint(args: list[str], cwd: Path, sweep: Path, sig: i
     return proc
 
 
-def test_kill_9_then_the_same_command_equals_an_uninterrupted_run(tmp_path):
-    clean = run_cli(["train", "-m", *RESUMABLE, f"hydra.sweep.dir={tmp_path / 'clean'}"], tmp_path)
+@pytest.mark.parametrize("job", [RESUMABLE, RESUMABLE_SEQUENCE], ids=["image", "sequence"])
+def test_kill_9_then_the_same_command_equals_an_uninterrupted_run(job, tmp_path):
+    clean = run_cli(["train", "-m", *job, f"hydra.sweep.dir={tmp_path / 'clean'}"], tmp_path)
     assert clean.returncode == 0, clean.stderr[-3000:]
     expected = _json(next(iter(_jobs(tmp_path / "clean").values())) / "metrics.json")
 
     sweep = tmp_path / "killed"
-    args = ["-m", *RESUMABLE, f"hydra.sweep.dir={sweep}"]
+    args = ["-m", *job, f"hydra.sweep.dir={sweep}"]
     _kill_after_first_checkpoint(args, tmp_path, sweep, signal.SIGKILL)
     (job,) = _jobs(sweep).values()
     assert _json(job / "run.json")["status"] == "running"  # as a kill -9 leaves it

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import hydra
 import lightning as L
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
 from auglab.cli import run_cli
 from auglab.errors import AuglabError
 from auglab.job import run_job
-from auglab.train import build_datamodule, build_trainer, save_results
+from auglab.train import build_datamodule, build_model, build_trainer, save_results
 
 EVAL_KEYS = ("trainer", "logger", "callbacks", "paths", "ckpt_path", "task_name")
 log = logging.getLogger(__name__)
@@ -65,7 +64,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(run_cfg.seed, workers=True)
     datamodule = build_datamodule(run_cfg)
     check_same_data(cfg.ckpt_path, datamodule, bool(cfg.get("allow_data_mismatch")))
-    model = instantiate(run_cfg.model, **datamodule.model_kwargs())
+    model = build_model(run_cfg, datamodule)
     trainer = build_trainer(run_cfg)
     trainer.test(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     return save_results(run_cfg, trainer, model, datamodule, tested_checkpoint=str(cfg.ckpt_path))

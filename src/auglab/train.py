@@ -20,7 +20,7 @@ from auglab.argument_checks import check_arguments
 from auglab.augment.stages import AugmentationStrategy
 from auglab.cli import run_cli
 from auglab.config_checks import check_run_options, models_for, strategies_for
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, one_line, root_cause
 from auglab.job import run_job
 from auglab.run_record import provenance, save_config, write_json
 
@@ -41,6 +41,18 @@ def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
     datamodule.prepare_data()
     datamodule.setup("fit")  # loads and splits now, so bad data fails before any training
     return datamodule
+
+
+def build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
+    """The model, sized by the data; a bad ``model.*`` value fails in one line."""
+    try:
+        return instantiate(cfg.model, **datamodule.model_kwargs())
+    except Exception as err:  # hydra wraps the real cause
+        cause = root_cause(err)
+        if isinstance(cause, AuglabError) or not isinstance(cause, ValueError | TypeError):
+            raise
+        name = cfg.model._target_.rsplit(".", 1)[-1]
+        raise AuglabError(f"cannot build model {name}: {one_line(cause)} (check the model.* overrides)") from err
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:
@@ -94,7 +106,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     save_config(cfg, Path(cfg.paths.output_dir) / "config.yaml")
     datamodule = build_datamodule(cfg)
     log.info("data %s: %s", cfg.data._target_.rsplit(".", 1)[-1], datamodule.split_sizes)
-    model = instantiate(cfg.model, **datamodule.model_kwargs())
+    model = build_model(cfg, datamodule)
     trainer = build_trainer(cfg)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     if not cfg.get("test", True):

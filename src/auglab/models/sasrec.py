@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from auglab.errors import AuglabError
 from auglab.models.recommender import SequentialRecommender
 
 
@@ -23,8 +24,6 @@ class SelfAttentionBlock(nn.Module):
 
     def __init__(self, d: int, num_heads: int, inner_size: int, dropout: float, eps: float) -> None:
         super().__init__()
-        if d % num_heads:
-            raise ValueError(f"embedding_size {d} is not divisible by num_heads {num_heads}")
         self.num_heads, self.p = num_heads, dropout
         self.qkv, self.out = nn.Linear(d, 3 * d), nn.Linear(d, d)
         self.ffn = nn.Sequential(nn.Linear(d, inner_size), nn.GELU(), nn.Linear(inner_size, d))
@@ -57,6 +56,8 @@ class SASRec(SequentialRecommender):
                  layer_norm_eps: float = 1e-12, initializer_range: float = 0.02, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         d = self.item_embedding.embedding_dim
+        if num_heads < 1 or d % num_heads:
+            raise AuglabError(f"model.num_heads={num_heads} must divide model.embedding_size={d}")
         self.position_embedding = nn.Embedding(self.max_len, d)
         self.norm = nn.LayerNorm(d, eps=layer_norm_eps)
         self.dropout = nn.Dropout(dropout)

@@ -1,0 +1,53 @@
+"""GRU4Rec and SASRec as functions: a history's score depends on its real items only, and SASRec's
+last-position shortcut equals running its last block on every position."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+
+from auglab.errors import AuglabError
+from auglab.models.gru4rec import GRU4Rec
+from auglab.models.recommender import last_position
+from auglab.models.sasrec import SASRec, SelfAttentionBlock
+
+ADAM = functools.partial(torch.optim.Adam, lr=0.001)
+
+
+def _histories(n: int, length: int, num_items: int) -> torch.Tensor:
+    """Left-aligned ``[n, length]`` histories of 1..length real items, 0 after them."""
+    x = torch.randint(1, num_items + 1, (n, length))
+    lengths = torch.randint(1, length + 1, (n,))
+    return x.masked_fill(torch.arange(length) >= lengths[:, None], 0)
+
+
+@pytest.mark.parametrize("model_cls", [GRU4Rec, SASRec])
+def test_scores_depend_on_the_real_items_only(model_cls):
+    torch.manual_seed(0)
+    model = model_cls(num_items=30, max_len=12, optimizer=ADAM).eval()
+    x = _histories(16, 8, 30)  # [16, 8]
+    wider = torch.cat([x, torch.zeros(16, 4, dtype=x.dtype)], 1)  # the same histories, more padding
+    with torch.no_grad():
+        scores = model(x)  # [16, 32]
+        assert torch.allclose(scores, model(wider), atol=1e-5)
+        changed = x.clone()
+        changed[:, 0] = changed[:, 0] % 30 + 1  # a different first item changes every history's score
+        assert not torch.isclose(model(changed), scores).all(dim=1).any()
+    assert torch.isinf(scores[:, [0, 31]]).all() and torch.isfinite(scores[:, 1:31]).all()
+
+
+def test_sasrec_last_block_on_the_scored_position_equals_the_full_block():
+    torch.manual_seed(0)
+    block = SelfAttentionBlock(16, 2, 32, dropout=0.5, eps=1e-12).eval()
+    h = torch.randn(10, 7, 16)  # [B, L, D]
+    x = _histories(10, 7, 5)
+    last = (x > 0).sum(1) - 1  # [B]
+    with torch.no_grad():
+        assert torch.allclose(block(h, last), last_position(block(h), x), atol=1e-6)
+
+
+def test_sasrec_rejects_heads_that_do_not_divide_the_embedding():
+    with pytest.raises(AuglabError, match="model.num_heads=3 must divide model.embedding_size=64"):
+        SASRec(num_items=10, max_len=5, num_heads=3, optimizer=ADAM)
