@@ -89,3 +89,54 @@ def test_runs_sharing_a_seed_all_count_and_are_not_paired(tmp_path):
     assert rows["mixup"][2] == "2" and float(rows["mixup"][4]) == pytest.approx(0.76)
     assert float(rows["mixup"][6]) == pytest.approx(0.76 - 0.71)  # difference of means, no pairing
     assert math.isnan(float(rows["mixup"][7]))
+
+
+def write_sweep_job(folder, strategy, seed, metrics, overrides=(), choices=None, **options):
+    """A job with Hydra's records of what the user asked for: overrides.yaml and the group choices."""
+    write_job(folder, strategy, "ok", None, seed, **options)
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    OmegaConf.save(OmegaConf.create([f"augment={strategy}", f"seed={seed}", *overrides]),
+                   folder / ".hydra" / "overrides.yaml")
+    hydra = {"runtime": {"choices": {"augment": strategy, "model": "image_cnn", "experiment": "x", **(choices or {})}}}
+    OmegaConf.save(OmegaConf.create({"hydra": hydra}), folder / ".hydra" / "hydra.yaml")
+
+
+def test_report_groups_by_every_swept_option_and_pairs_within_a_group(tmp_path):
+    sweep = tmp_path / "sweep"
+    acc = {(10, "none"): [0.50, 0.52], (10, "mixup"): [0.55, 0.58],
+           (50, "none"): [0.70, 0.71], (50, "mixup"): [0.69, 0.71]}
+    for (size, strategy), values in acc.items():
+        for seed, value in enumerate(values):
+            # split_seed follows the seed: derived values never split a group; only what was asked for does
+            metrics = {"test/acc": value, "test/loss": 1 - value}
+            write_sweep_job(sweep / f"{strategy}-{size}-{seed}", strategy, seed, metrics,
+                            [f"data.train_per_class={size}"], data={"train_per_class": size, "split_seed": seed})
+    md = report(sweep, metrics=("test/acc", "test/loss"))
+    assert "Grouped by data.train_per_class" in md
+    assert "| data.train_per_class | strategy | runs |" in md
+    lines = (sweep / "report" / "report.csv").read_text().splitlines()
+    assert lines[0] == "metric,data.train_per_class,strategy,runs,failed,mean,ci95,diff_vs_none,diff_ci95"
+    rows = {(r[1], r[2]): r for r in (line.split(",") for line in lines) if r[0] == "test/acc"}
+    assert set(rows) == {("10", "none"), ("10", "mixup"), ("50", "none"), ("50", "mixup")}
+    assert float(rows["10", "mixup"][7]) == pytest.approx(0.055)  # paired with none at 10 per class only
+    assert float(rows["50", "mixup"][7]) == pytest.approx(-0.005)
+    # loss: lower is better, so each group's smallest mean is the bold one
+    tex = (sweep / "report" / "report.tex").read_text().split("test/loss")[1]
+    assert r"mixup & 2 & 0 & \textbf{0.4350" in tex and r"50 & none & 2 & 0 & \textbf{0.2950" in tex
+
+
+def test_merged_sweeps_group_by_model_and_count_a_repeated_job_once(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for seed in (0, 1):
+        write_sweep_job(a / f"none-{seed}", "none", seed, {"test/ndcg@10": 0.04 + seed / 100})
+        write_sweep_job(a / f"seq_crop-{seed}", "seq_crop", seed, {"test/ndcg@10": 0.05 + seed / 100})
+        write_sweep_job(b / f"none-{seed}", "none", seed, {"test/ndcg@10": 0.03}, ["model=sasrec"],
+                        {"model": "sasrec"}, model={"name": "sasrec"})
+    write_sweep_job(b / "copy", "none", 0, {"test/ndcg@10": 0.04})  # the same job as a/none-0, copied over
+    with pytest.raises(SystemExit, match="several sweep folders: say where the merged report goes with --out"):
+        report([a, b])
+    md = report([a, b], tmp_path / "merged")
+    assert "6 jobs: 6 ok" in md and "1 job(s) found in more than one folder count once" in md
+    assert "Grouped by model" in md
+    assert "| image_cnn | none | 2 |" in md and "| image_cnn | seq_crop | 2 | 0 | 0.0550 |" in md
+    assert "| sasrec | none | 2 |" in md
