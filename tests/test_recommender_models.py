@@ -48,6 +48,19 @@ def test_sasrec_last_block_on_the_scored_position_equals_the_full_block():
         assert torch.allclose(block(h, last), last_position(block(h), x), atol=1e-6)
 
 
-def test_sasrec_rejects_heads_that_do_not_divide_the_embedding():
+def test_bad_model_values_fail_before_training():
     with pytest.raises(AuglabError, match="model.num_heads=3 must divide model.embedding_size=64"):
         SASRec(num_items=10, max_len=5, num_heads=3, optimizer=ADAM)
+    with pytest.raises(AuglabError, match="model.num_layers=0 must be >= 1"):
+        SASRec(num_items=10, max_len=5, num_layers=0, optimizer=ADAM)
+    with pytest.raises(AuglabError, match="model.loss=bpr samples negatives but the data has 1 item"):
+        GRU4Rec(num_items=1, max_len=5, loss="bpr", optimizer=ADAM)
+
+
+def test_scores_stay_float32_under_mixed_precision():
+    torch.manual_seed(0)
+    model = SASRec(num_items=30, max_len=8, optimizer=ADAM).eval()
+    x = _histories(4, 8, 30)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        scores = model(x)
+    assert scores.dtype == torch.float32

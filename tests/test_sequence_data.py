@@ -87,6 +87,21 @@ def test_formats_and_dates(tmp_path, fmt):
     assert seqs.num_users == 2 and seqs[0].tolist() == [2, 3, 1, 4]
 
 
+def test_ids_are_text_and_times_keep_sub_second_order(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("user_id,item_id,timestamp\n"
+                    "u,007,2020-01-01 10:00:00.300\nu,7,2020-01-01 10:00:00.100\n"
+                    "u,12345678901234567890001,2020-01-01T10:00:00.200\n"
+                    "u,12345678901234567890002,2020-01-01 10:00:01\n")
+    log = read_interactions(path)
+    assert log.item.tolist() == ["007", "7", "12345678901234567890001", "12345678901234567890002"]  # 4 items
+    assert np.argsort(log.time).tolist() == [1, 2, 0, 3]
+    parquet = tmp_path / "log.parquet"
+    stamps = pa.array([1_577_872_800_300_000_000, 1_577_872_800_100_000_000], pa.timestamp("ns"))
+    pq.write_table(pa.table({"user_id": ["u", "u"], "item_id": ["a", "b"], "timestamp": stamps}), parquet)
+    assert read_interactions(parquet).time.tolist() == pytest.approx([1577872800.3, 1577872800.1])
+
+
 @pytest.mark.parametrize(
     ("content", "kwargs", "message"),
     [
@@ -96,6 +111,9 @@ def test_formats_and_dates(tmp_path, fmt):
         ("user_id,item_id,timestamp\nu,a,yesterday\n", {}, "holds 'yesterday', neither a number nor a date"),
         ("user_id,item_id,timestamp\nu,a,1\nu,b,2\nu,c,3\nv,a,4\n", {"user_core": 5},
          "left no user in"),
+        ("user_id,item_id,timestamp\nu,a,1\nu,,2\nu,c,3\n", {}, "data.item_field=item_id: 1 row(s) of"),
+        ("user_id,item_id,timestamp\nu,a,1\nu,b,2\nu,c,3\nv,a,4\nv,b,5\nv,c,6\n", {},
+         "no training example: each of the 2 training users has fewer than 4 interactions"),
     ],
 )
 def test_bad_logs_fail_in_one_line(tmp_path, content, kwargs, message):
@@ -132,6 +150,8 @@ def test_synthetic_sessions_are_seeded_and_structured():
     assert a.lengths.min() >= 5 and 1 <= a.items.min() and a.items.max() <= 1000
     with pytest.raises(AuglabError, match="data.p_repeat=1.5: must be from 0.0 to 1.0"):
         generate(p_repeat=1.5)
+    with pytest.raises(AuglabError, match="data.p_switch \\+ data.p_copurchase \\+ data.p_repeat = 1.5 exceeds 1"):
+        generate(p_switch=0.6, p_copurchase=0.6, p_repeat=0.3)
 
 
 def test_ranking_metrics_by_hand():

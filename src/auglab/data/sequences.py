@@ -134,6 +134,10 @@ class SequenceDataModule(AugmentedDataModule):
         train = UserSequences.from_list(train_seqs, seqs.num_items)
         self.augment.fit(train)  # transforms that learn from the train split (item co-occurrence)
         train_set = prefix_examples(train, self.max_len)
+        if len(train_set) == 0:
+            raise AuglabError(f"no training example: each of the {len(users)} training users has fewer than 4 "
+                              "interactions (one for test, one for validation, two to train); use more users "
+                              "(data.train_users / data.train_user_fraction) or a higher data.user_core")
         self.split_sizes = {"train": len(train_set), "val": len(val), "test": len(test),
                             "users": seqs.num_users, "items": seqs.num_items, "train_users": len(users)}
         return train_set, val, test

@@ -51,6 +51,8 @@ class SequentialRecommender(AuglabModule):
             raise AuglabError(f"model.loss={loss}: choose one of {', '.join(LOSSES)}")
         if num_negatives < 1:
             raise AuglabError(f"model.num_negatives={num_negatives} must be >= 1")
+        if loss != "ce" and num_items < 2:
+            raise AuglabError(f"model.loss={loss} samples negatives but the data has {num_items} item; use loss=ce")
         self.num_items, self.max_len, self.loss_name, self.num_negatives = num_items, max_len, loss, num_negatives
         self.mask_item = num_items + 1
         self.item_embedding = nn.Embedding(num_items + 2, embedding_size, padding_idx=0)
@@ -69,7 +71,9 @@ class SequentialRecommender(AuglabModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scores of every item ``[B, num_items + 2]``; padding and mask columns are ``-inf``."""
-        scores = self.encode(x) @ self.item_embedding.weight.T
+        h = self.encode(x)  # [B, D]
+        with torch.autocast(x.device.type, enabled=False):  # float32 scores: low precision would tie many items
+            scores = h.float() @ self.item_embedding.weight.float().T
         scores[:, 0] = float("-inf")
         scores[:, self.mask_item] = float("-inf")
         return scores

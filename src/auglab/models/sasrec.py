@@ -56,6 +56,8 @@ class SASRec(SequentialRecommender):
                  layer_norm_eps: float = 1e-12, initializer_range: float = 0.02, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         d = self.item_embedding.embedding_dim
+        if num_layers < 1:
+            raise AuglabError(f"model.num_layers={num_layers} must be >= 1")
         if num_heads < 1 or d % num_heads:
             raise AuglabError(f"model.num_heads={num_heads} must divide model.embedding_size={d}")
         self.position_embedding = nn.Embedding(self.max_len, d)

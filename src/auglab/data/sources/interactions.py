@@ -73,11 +73,13 @@ def _read_table(path: Path, fmt: str) -> pa.Table:
             import pyarrow.parquet as pq
 
             return pq.read_table(path)
-        delimiter = "," if fmt == "csv" else "\t"
-        # Every column as text first: ids stay ids (no "007" -> 7), times are parsed below.
-        table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter),
-                               convert_options=pacsv.ConvertOptions(strings_can_be_null=False,
-                                                                    column_types=None, auto_dict_encode=False))
+        parse = pacsv.ParseOptions(delimiter="," if fmt == "csv" else "\t")
+        with pacsv.open_csv(path, parse_options=parse) as reader:
+            names = reader.schema.names
+        # Every column as text: ids stay ids ("007" is not 7, long ids are not rounded to floats);
+        # times and ratings are parsed below.
+        table = pacsv.read_csv(path, parse_options=parse, convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in names}, strings_can_be_null=False, auto_dict_encode=False))
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as err:
         raise AuglabError(f"cannot read {path} as {fmt}: {str(err).splitlines()[0]}") from err
     if fmt == "inter":  # RecBole headers carry types: "user_id:token"
@@ -91,17 +93,31 @@ def _column(table: pa.Table, field: str, option: str, path: Path) -> pa.ChunkedA
     return table.column(field)
 
 
-def _as_text(column: pa.ChunkedArray) -> np.ndarray:
-    return pc.cast(column, pa.string()).to_numpy(zero_copy_only=False).astype(str)
+def _as_id(column: pa.ChunkedArray, option: str, field: str, path: Path) -> np.ndarray:
+    """Raw ids as strings; an empty or missing id is an error, not one more id."""
+    text = pc.cast(column, pa.string())
+    empty = pc.sum(pc.or_kleene(pc.is_null(text), pc.equal(pc.utf8_trim_whitespace(text), ""))).as_py() or 0
+    if empty:
+        raise AuglabError(f"{option}={field}: {empty} row(s) of {path} have no id; drop or fill those rows")
+    return text.to_numpy(zero_copy_only=False).astype(str)
+
+
+TICKS_PER_SECOND = {"s": 1.0, "ms": 1e3, "us": 1e6, "ns": 1e9}
 
 
 def _as_time(column: pa.ChunkedArray, field: str, path: Path) -> np.ndarray:
     """Numbers as they are; dates and date-times as seconds since 1970."""
+    if column.null_count:
+        raise AuglabError(f"time column {field!r} of {path} has {column.null_count} empty value(s); "
+                          "drop or fill those rows")
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         return column.to_numpy().astype(np.float64)
-    if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
-        return pc.cast(pc.cast(column, pa.timestamp("s")), pa.int64()).to_numpy().astype(np.float64)
-    for target in (pa.float64(), pa.timestamp("s")):
+    if pa.types.is_date(column.type):
+        column = pc.cast(column, pa.timestamp("s"))
+    if pa.types.is_timestamp(column.type):  # in its own unit, so sub-second times keep their order
+        ticks = pc.cast(column, pa.int64()).to_numpy().astype(np.float64)
+        return ticks / TICKS_PER_SECOND[column.type.unit]
+    for target in (pa.float64(), pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
         try:
             cast = pc.cast(column, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -138,4 +154,5 @@ def read_interactions(
             rating = pc.cast(column, pa.float64()).to_numpy()
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
             raise AuglabError(f"rating column {rating_field!r} of {path} is not numeric") from err
-    return InteractionLog(_as_text(user), _as_text(item), _as_time(time, time_field, path), rating)
+    return InteractionLog(_as_id(user, "data.user_field", user_field, path),
+                          _as_id(item, "data.item_field", item_field, path), _as_time(time, time_field, path), rating)

@@ -44,6 +44,9 @@ def generate(
     _check("mean_length", mean_length, min_length, max_length)
     for name, value in (("p_copurchase", p_copurchase), ("p_repeat", p_repeat), ("p_switch", p_switch)):
         _check(name, value, 0.0, 1.0)
+    if p_switch + p_copurchase + p_repeat > 1:
+        raise AuglabError(f"data.p_switch + data.p_copurchase + data.p_repeat = {p_switch + p_copurchase + p_repeat:g} "
+                          "exceeds 1 (they share one draw per step); lower them")
     if num_categories > num_items:
         raise AuglabError(f"data.num_categories={num_categories} exceeds data.num_items={num_items}")
     rng = np.random.default_rng(seed)
