@@ -87,7 +87,9 @@ def test_sweep_records_failures_goes_on_resumes_and_reports(tmp_path):
     rep = run_cli(["report", str(sweep)], tmp_path)
     assert rep.returncode == 0, rep.stderr
     assert "4 jobs: 2 ok, 2 failed" in rep.stdout
-    assert "| flip_crop | 1 | 1 |" in rep.stdout and "| none | 1 | 1 |" in rep.stdout
+    assert "Grouped by data.train_per_class" in rep.stdout  # the swept option is a column: failed size apart
+    assert "| 0 | flip_crop | 0 | 1 |" in rep.stdout and "| 10 | flip_crop | 1 | 0 |" in rep.stdout
+    assert "| 10 | none | 1 | 0 |" in rep.stdout
     for suffix in ("md", "csv", "tex", "png"):
         assert (sweep / "report" / f"report.{suffix}").stat().st_size > 100
 

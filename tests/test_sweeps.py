@@ -21,7 +21,7 @@ RESUMABLE = ["trainer=cpu", "callbacks.progress.refresh_rate=0", "data.train_per
              "data.eval_batch_size=500", "trainer.max_epochs=4", "augment=flip_crop"]
 # The recommender twin: device-stage draws and dropout both consume the restored random streams.
 RESUMABLE_SEQUENCE = ["trainer=cpu", "callbacks.progress.refresh_rate=0", "data=synthetic_sessions", "model=sasrec",
-                      "data.num_users=600", "data.batch_size=256", "trainer.max_epochs=4",
+                      "data.num_users=200", "data.max_len=20", "data.batch_size=256", "trainer.max_epochs=4",
                       "augment=seq_crop_mask_reorder"]
 
 
