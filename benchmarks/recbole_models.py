@@ -1,6 +1,6 @@
 """auglab's SASRec / GRU4Rec vs RecBole's, on MovieLens-100k with one protocol, side by side.
 
-    .venv/bin/python benchmarks/recbole_models.py --model sasrec --epochs 10 --seeds 0 1 2
+    .venv/bin/python benchmarks/recbole_models.py --model sasrec --epochs 4 --seeds 0 1 2
 
 Same data (ml-100k.inter from RecBole's wheel, 5-core filtering), chronological leave-one-out,
 full ranking, cross-entropy over all items, max_len 50, embedding 64, RecBole's default
