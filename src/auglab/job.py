@@ -3,7 +3,6 @@ finished, resume it exactly when interrupted, record failures and keep a sweep g
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -25,7 +24,7 @@ from omegaconf.errors import MissingMandatoryValue
 from auglab import ddp_launch
 from auglab.errors import AuglabError, one_line, root_cause
 from auglab.job_identity import RECORD, differences, digest, identity, read_record
-from auglab.run_record import code_version, write_json
+from auglab.run_record import code_version, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +74,6 @@ def _close_process_group() -> None:
         dist.destroy_process_group()
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
 
 def _pid_alive(pid: int) -> bool:
     try:
@@ -104,7 +97,7 @@ def _sweep_decision(cfg: DictConfig, out_dir: Path, key: str) -> str:
             "it is left untouched. "
             "Move that folder out of the sweep, or use a new hydra.sweep.dir"
         )
-    status = _read_json(out_dir / "run.json")
+    status = read_json(out_dir / "run.json")
     pid = int(status.get("pid", -1))
     if status.get("status") == "running" and status.get("host") == socket.gethostname() and pid != os.getpid() \
             and _pid_alive(pid):
@@ -139,7 +132,7 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
         decision = _sweep_decision(cfg, out_dir, key) if multirun else "fresh"
         if decision == "skip":
             log.info("skipping %s: finished in an earlier run of this sweep", out_dir.name)
-            return _optimized(cfg, _read_json(out_dir / "metrics.json"))
+            return _optimized(cfg, read_json(out_dir / "metrics.json"))
         extra = []
         if decision == "resume":
             last = out_dir / "checkpoints" / "last.ckpt"

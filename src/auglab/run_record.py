@@ -64,6 +64,14 @@ def provenance(*, seed: int, data_hash: str, split_sizes: dict[str, int]) -> dic
 
 
 @rank_zero_only  # DDP ranks share the job's folder
+def read_json(path: Path) -> dict[str, Any]:
+    """A record written by ``write_json``; ``{}`` when it is missing or unreadable (a run killed early)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write atomically, so an interrupted run never leaves a half-written file that looks finished."""
     path.parent.mkdir(parents=True, exist_ok=True)

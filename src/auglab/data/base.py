@@ -78,7 +78,8 @@ class AugmentedDataModule(L.LightningDataModule):
             # Train workers are re-created each epoch, seeded from the main process's RNG, which the
             # checkpoint holds; persistent workers would carry RNG state a resumed run cannot restore.
             persistent_workers=self.num_workers > 0 and not train,
-            drop_last=train and len(dataset) > self.batch_size and len(dataset) % self.batch_size == 1,  # BatchNorm
+            # A last batch of 1 breaks BatchNorm; with no full batch, dropping it would leave none.
+            drop_last=train and len(dataset) > self.batch_size and len(dataset) % self.batch_size == 1,
         )
 
     def train_dataloader(self) -> DataLoader:

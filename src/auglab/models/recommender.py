@@ -23,10 +23,14 @@ from auglab.models.base import AuglabModule
 LOSSES = ("ce", "bpr", "sampled_softmax")
 
 
+def last_index(x: torch.Tensor) -> torch.Tensor:
+    """Position of each row's last real item: ``x [B, L]`` (left-aligned) -> ``[B]`` (0 for an empty row)."""
+    return ((x > 0).sum(1) - 1).clamp_min(0)
+
+
 def last_position(states: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """The state at each row's last real item: ``states [B, L, D]``, ``x [B, L]`` -> ``[B, D]``."""
-    last = ((x > 0).sum(1) - 1).clamp_min(0)  # [B]
-    return states[torch.arange(len(x), device=x.device), last]
+    return states[torch.arange(len(x), device=x.device), last_index(x)]
 
 
 class SequentialRecommender(AuglabModule):

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from auglab.errors import AuglabError
-from auglab.models.recommender import SequentialRecommender
+from auglab.models.recommender import SequentialRecommender, last_index
 
 
 class SelfAttentionBlock(nn.Module):
@@ -77,5 +77,4 @@ class SASRec(SequentialRecommender):
         # Causal: position t sees 0..t, so padding (after the last real item) never reaches it.
         for block in self.blocks[:-1]:
             h = block(h)
-        last = ((x > 0).sum(1) - 1).clamp_min(0)  # [B]
-        return self.blocks[-1](h, last)
+        return self.blocks[-1](h, last_index(x))

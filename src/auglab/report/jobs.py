@@ -8,7 +8,6 @@ GRU4Rec and a SASRec sweep are reported together. Options are read from what the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from auglab.job_identity import VOLATILE, digest, identity, read_record
+from auglab.run_record import read_json
 
 AXES = ("augment", "seed")  # the table's own axes: never a group
 NOT_OPTIONS = ("experiment", "debug", "callbacks", "hydra/")  # shape a run without being what it compares
@@ -33,12 +33,6 @@ class Job:
     config: DictConfig | None = None
     group: tuple[str, ...] = ()  # "key=value" for each option that varies between the reported jobs
 
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _is_option(key: str) -> bool:
@@ -66,7 +60,7 @@ def load_job(folder: Path) -> Job | None:
     Counted only when that config, ``job.json`` and ``run.json`` name the same job identity
     (docs/architecture.md, "Job identity"); otherwise the job is ``unverified`` and left out of tables.
     """
-    job_record, status_record = read_record(folder), _read_json(folder / "run.json")
+    job_record, status_record = read_record(folder), read_json(folder / "run.json")
     if job_record is None:
         if status_record or (folder / ".hydra").is_dir():
             return Job(folder, "?", "unverified")  # made before auglab recorded job identities
@@ -87,7 +81,7 @@ def load_job(folder: Path) -> Job | None:
         return job
     job.status = status_record.get("status", "missing")
     if job.status == "ok":
-        job.metrics = _read_json(folder / "metrics.json")
+        job.metrics = read_json(folder / "metrics.json")
         job.status = "ok" if job.metrics else "missing"
     return job
 
