@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
+import yaml
 from hydra.utils import get_class, get_method, instantiate
 
 from auglab.augment.stages import AugmentationStrategy
 from auglab.config_checks import check_composes, check_overrides, groups, options, strategies_for, uses_own_configs
 from auglab.errors import AuglabError
-from tests.conftest import compose_cfg
+from tests.conftest import ROOT, compose_cfg
 
 ALL_OPTIONS = [(g, o) for g in groups() for o in options(g)]
 IMAGE_STRATEGIES = ["none", "flip_crop", "randaugment", "trivialaugment", "augmix", "autoaugment",
@@ -136,3 +139,25 @@ def test_sequence_study_sweeps_every_sequence_strategy():
         cfg = compose("train", overrides=["experiment=ml100k_seqaug", "model=sasrec"], return_hydra_config=True)
     assert sorted(cfg.hydra.sweeper.params.augment.split(",")) == sorted(SEQUENCE_STRATEGIES)
     assert cfg.model._target_.endswith("SASRec") and cfg.data._target_.endswith("MovieLens100kDataModule")
+
+
+def test_every_package_is_listed_for_installation():
+    """pyproject lists packages by hand (conf/ maps to auglab.conf); a forgotten one would miss a wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT / "src").parts) for p in (ROOT / "src").rglob("__init__.py")}
+    assert listed == found | {"auglab.conf"}
+
+
+def test_own_config_dir_adds_an_experiment(tmp_path):
+    """``--config-dir`` puts a user's folder beside the packaged configs: their experiment, our groups."""
+    own = tmp_path / "my_conf" / "experiment"
+    own.mkdir(parents=True)
+    (own / "mine.yaml").write_text("# @package _global_\ndefaults:\n  - override /augment: flip_crop\nseed: 7\n")
+    out = subprocess.run([sys.executable, "-m", "auglab.train", "--config-dir", str(tmp_path / "my_conf"),
+                          "experiment=mine", "--cfg", "job", "--resolve"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    job = yaml.safe_load(out.stdout)
+    assert job["seed"] == 7 and job["augment"]["name"] == "flip_crop"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from functools import cache
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from auglab.errors import AuglabError
 
-CONF_DIR = Path(__file__).resolve().parent / "conf"
+CONF_DIR = Path(importlib.import_module("auglab.conf").__file__).resolve().parent  # conf/, beside src/
 NULLABLE_GROUPS = {"experiment", "debug", "logger"}
 
 

@@ -70,7 +70,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return save_results(run_cfg, trainer, model, datamodule, tested_checkpoint=str(cfg.ckpt_path))
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="eval")
+@hydra.main(version_base="1.3", config_path="pkg://auglab.conf", config_name="eval")
 def _hydra_main(cfg: DictConfig) -> float | None:
     return run_job(evaluate, cfg)
 

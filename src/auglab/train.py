@@ -116,7 +116,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return save_results(cfg, trainer, model, datamodule, tested_checkpoint=best or "last weights")
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+@hydra.main(version_base="1.3", config_path="pkg://auglab.conf", config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
     return run_job(train, cfg)
 
