@@ -15,11 +15,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   # torch first, pinned, so pip takes the builds this project is tested with (x86_64 and aarch64).
   if [ "$(uname -m)" = "aarch64" ]; then torch_pins="torch==2.9.1 torchvision==0.24.1";
   else torch_pins="torch==2.14.1 torchvision==0.29.1"; fi
-  echo "setup: installing $torch_pins and auglab (pip install -e '.[dev]')"
+  echo "setup: installing $torch_pins and auglab (pip install -e '.[dev,sweeps]')"
   .venv/bin/python -m pip install --quiet --upgrade pip
   # shellcheck disable=SC2086
   .venv/bin/python -m pip install --quiet $torch_pins
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  .venv/bin/python -m pip install --quiet -e '.[dev,sweeps]'
   # MovieLens-100k, the default sequence data, ships in RecBole's wheel. --no-deps keeps RecBole's
   # dependencies out of this environment; auglab reads the file and never imports recbole.
   .venv/bin/python -m pip install --quiet --no-deps recbole==1.2.1

@@ -29,7 +29,7 @@ def test_groups_are_the_documented_ones():
 def test_every_option_composes(group, option, tmp_path):
     extra = ["data.path=/tmp/x"] if option in ("image_folder", "interactions") else []
     cfg = compose_cfg([f"{group}={option}", *extra], tmp_path)
-    node = cfg if group in ("experiment", "debug") else cfg[group]
+    node = cfg if group in ("experiment", "debug", "hparams_search") else cfg[group]
     assert node is not None
     targets = [v["_target_"] for v in _walk(cfg)]
     assert targets, "a composed train config names classes to build"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from auglab.config_checks import check_composes, check_overrides, uses_own_configs
 from auglab.ddp_launch import is_rank_process
 from auglab.errors import AuglabError
+from hydra_plugins.auglab_plugins import register as register_plugins
 
 
 def run_cli(hydra_main: Callable[[], object], config_name: str) -> None:
@@ -20,6 +21,7 @@ def run_cli(hydra_main: Callable[[], object], config_name: str) -> None:
     except AuglabError as err:
         print(f"auglab: error: {err}", file=sys.stderr)
         sys.exit(2)
+    register_plugins()
     try:
         hydra_main()
     except KeyboardInterrupt as err:

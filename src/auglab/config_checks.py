@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from auglab.errors import AuglabError
 
 CONF_DIR = Path(importlib.import_module("auglab.conf").__file__).resolve().parent  # conf/, beside src/
-NULLABLE_GROUPS = {"experiment", "debug", "logger"}
+NULLABLE_GROUPS = {"experiment", "debug", "logger", "hparams_search"}
 
 
 def groups() -> list[str]:

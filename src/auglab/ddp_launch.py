@@ -29,6 +29,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from auglab import sweep_console
 from auglab.errors import AuglabError, one_line
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,8 @@ def supervise(cfg: DictConfig, processes: int, extra_overrides: list[str]) -> di
         for rank in range(processes):
             env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": str(processes),
                    "NODE_RANK": "0", "LOCAL_RANK": str(rank), "RANK": str(rank), RANK_ENV: str(rank)}
+            if in_sweep:
+                env[sweep_console.SWEEP_ENV] = "1"  # the ranks keep the sweep's console quiet
             args = [*_script_command(), *overrides, f"hydra.run.dir={quote(str(out_dir))}", *sweep_dir,
                     "hydra.output_subdir=null", f"hydra.job.name=rank{rank}"]
             # Own process group (killed whole on failure) and killed with the supervisor.
@@ -169,6 +172,8 @@ def supervise(cfg: DictConfig, processes: int, extra_overrides: list[str]) -> di
 def run_rank(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> float | None:
     """In a rank process: run the task; on failure record the cause for the supervisor and exit 2."""
     rank = int(os.environ[RANK_ENV])
+    if sweep_console.in_sweep():
+        sweep_console.quiet_job_console()
     try:
         task(cfg)
     except BaseException as err:

@@ -4,6 +4,7 @@ finished, resume it exactly when interrupted, record failures and keep a sweep g
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import socket
@@ -16,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from auglab import ddp_launch
+from auglab import ddp_launch, slurm, sweep_console
+from auglab.device_slots import SLOT_ENV
 from auglab.errors import AuglabError, one_line, root_cause
 from auglab.job_identity import RECORD, differences, digest, identity, read_record
 from auglab.run_record import code_version, read_json, write_json
@@ -34,10 +35,6 @@ INTERRUPTED = "interrupted (Ctrl+C or SIGTERM); run the same command again to re
 
 class JobInterrupted(KeyboardInterrupt):
     """Ctrl+C or SIGTERM: the job is recorded ``interrupted`` and the sweep stops."""
-
-
-def _is_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def _is_interrupt(err: BaseException) -> bool:
@@ -110,7 +107,8 @@ def _sweep_decision(cfg: DictConfig, out_dir: Path, key: str) -> str:
 def _optimized(cfg: DictConfig, metrics: dict[str, float]) -> float | None:
     """What a sweeper gets: the best validation value of ``optimized_metric``, never a test metric."""
     name = cfg.get("optimized_metric")
-    return metrics.get(f"{name}_best") if name else None
+    value = metrics.get(f"{name}_best") if name else None
+    return None if value is None or math.isnan(value) else value  # Optuna records None as a failed trial
 
 
 def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> float | None:
@@ -121,18 +119,34 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
     """
     if ddp_launch.is_rank_process():
         return ddp_launch.run_rank(task, cfg)
+    if slurm.is_secondary_task():  # SLURM started this DDP rank; task 0 keeps the records
+        task(cfg)
+        return None
     code_version()  # the code this process loaded, before anyone edits the repository during a long sweep
     out_dir = Path(cfg.paths.output_dir)
-    multirun = _is_multirun()
+    multirun = sweep_console.in_sweep()
     info = {"augment": OmegaConf.select(cfg, "augment.name"), "seed": cfg.get("seed"), "task": cfg.get("task_name")}
     started, key = time.time(), None
+    info["started_at"] = started
+    if os.environ.get(SLOT_ENV):  # hydra/launcher=local_gpus: which GPU / CPU share this job had
+        info["slot"] = os.environ[SLOT_ENV]
+    if multirun:
+        sweep_console.quiet_job_console()
+
+    def ended(status: str, value: float | None = None, note: str = "") -> None:
+        if multirun:
+            metric = (cfg.get("optimized_metric"), value) if value is not None else None
+            sweep_console.job_ended(out_dir.parent, out_dir.name, status, time.time() - started, metric, note)
+
     try:
         ident = identity(cfg)
         key = digest(ident)
         decision = _sweep_decision(cfg, out_dir, key) if multirun else "fresh"
         if decision == "skip":
             log.info("skipping %s: finished in an earlier run of this sweep", out_dir.name)
-            return _optimized(cfg, read_json(out_dir / "metrics.json"))
+            value = _optimized(cfg, read_json(out_dir / "metrics.json"))
+            ended("skip", value, "finished in an earlier run of this sweep")
+            return value
         extra = []
         if decision == "resume":
             last = out_dir / "checkpoints" / "last.ckpt"
@@ -140,6 +154,9 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
             cfg.ckpt_path = str(last)
             extra = [f"ckpt_path={ddp_launch.quote(str(last))}"]
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+        if multirun:
+            resumed_from = cfg.ckpt_path if decision == "resume" else None
+            sweep_console.job_started(out_dir.name, overrides, resumed_from=resumed_from)
         write_json(out_dir / RECORD, {"identity_sha256": key, "overrides": overrides, "identity": ident})
         write_json(out_dir / "run.json", {**info, "status": "running", "pid": os.getpid(),
                                           "host": socket.gethostname(), "identity_sha256": key})
@@ -155,11 +172,13 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
         if key is not None and (read_record(out_dir) or {}).get("identity_sha256") == key:  # never another job's
             write_json(out_dir / "run.json", {**info, "status": "interrupted" if interrupted else "failed",
                                               "error": message, "traceback": traceback.format_exc(),
-                                              "identity_sha256": key, "duration_s": round(time.time() - started, 1)})
+                                              "identity_sha256": key, "ended_at": time.time(),
+                                              "duration_s": round(time.time() - started, 1)})
+        ended("interrupted" if interrupted else "failed", note=message)
         if interrupted:
             raise JobInterrupted(message) from err
         if multirun:
-            log.error("job failed (%s); the sweep goes on: %s", out_dir.name, message)
+            log.info("job failed (%s); the sweep goes on: %s", out_dir.name, message)  # console: sweep_console
             return None
         if isinstance(root_cause(err), AuglabError):
             print(f"auglab: error: {message}", file=sys.stderr)
@@ -168,6 +187,8 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
     finally:
         _finish_wandb()
         _close_process_group()
-    write_json(out_dir / "run.json", {**info, "status": "ok", "identity_sha256": key,
+    write_json(out_dir / "run.json", {**info, "status": "ok", "identity_sha256": key, "ended_at": time.time(),
                                       "duration_s": round(time.time() - started, 1)})
-    return _optimized(cfg, metrics)
+    value = _optimized(cfg, metrics)
+    ended("ok", value)
+    return value

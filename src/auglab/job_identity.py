@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-VOLATILE = ("hydra", "paths", "logger", "callbacks.progress", "ckpt_path")
+VOLATILE = ("hydra", "paths", "logger", "callbacks.progress", "callbacks.augmented_preview", "ckpt_path")
 JOB_FOLDER = "<job folder>"  # stands in for the job's own folder while resolving: paths under it are not identity
 RECORD = "job.json"
 

@@ -23,6 +23,7 @@ def register() -> None:
         "auglab.run_id": lambda: _RUN_ID,
         "auglab.basename": lambda path: Path(str(path)).name,
         "auglab.job_folder": _job_folder,  # a sweep job's folder, named by its identity
+        "auglab.optuna_direction": lambda mode: {"max": "maximize", "min": "minimize"}[mode],
     }
     for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):

@@ -15,13 +15,14 @@ import lightning as L
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
+from auglab import resolvers, slurm, sweep_console  # noqa: F401  (resolvers: registers the configs' resolvers)
 from auglab.argument_checks import check_arguments
 from auglab.augment.stages import AugmentationStrategy
 from auglab.cli import run_cli
 from auglab.config_checks import check_run_options, models_for, strategies_for
 from auglab.errors import AuglabError, one_line, root_cause
 from auglab.job import run_job
+from auglab.loggers import run_config
 from auglab.run_record import provenance, save_config, write_json
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,15 @@ def build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
 def build_trainer(cfg: DictConfig) -> L.Trainer:
     """The Trainer with every configured logger and callback; loggers also get the resolved config."""
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks)
-    for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    quiet = sweep_console.in_sweep()  # a sweep prints a line per job (sweep_console), not per-epoch bars
+    callbacks = [instantiate(c) for name, c in (cfg.get("callbacks") or {}).items()
+                 if c is not None and not (quiet and name == "progress")]
+    console = {"enable_progress_bar": False, "enable_model_summary": False} if quiet else {}
+    # inside a multi-task SLURM allocation, devices and num_nodes come from the allocation
+    trainer = instantiate(cfg.trainer, logger=loggers or False, callbacks=callbacks, **console,
+                          **slurm.trainer_overrides())
+    for logger in loggers:  # W&B gets top-level keys to group runs by, besides the full config
+        logger.log_hyperparams(run_config(logger, cfg))
     return trainer
 
 
@@ -88,7 +94,7 @@ def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: An
         out_dir = Path(cfg.paths.output_dir)
         write_json(out_dir / "metrics.json", metrics)
         prov = provenance(seed=cfg.seed, data_hash=datamodule.data_hash, split_sizes=datamodule.split_sizes)
-        write_json(out_dir / "provenance.json", {**prov, **extra})
+        write_json(out_dir / "provenance.json", {**prov, "world_size": trainer.world_size, **extra})
         if tested:
             title = f"{cfg.augment.name}, seed {cfg.seed}: test acc {metrics.get('test/acc', float('nan')):.3f}"
             model.save_test_figures(out_dir, title)
@@ -112,7 +118,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if not cfg.get("test", True):
         return save_results(cfg, trainer, model, datamodule, tested=False)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+    trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=not sweep_console.in_sweep())
     return save_results(cfg, trainer, model, datamodule, tested_checkpoint=best or "last weights")
 
 

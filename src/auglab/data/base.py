@@ -9,7 +9,7 @@ from the resumable stream), the device stage on train batches only, the data has
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import lightning as L
 import numpy as np
@@ -18,6 +18,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from auglab.augment.stages import AugmentationStrategy
 from auglab.data.samplers import eval_sampler
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def take(inputs: Any, idx: np.ndarray) -> Any:
@@ -61,6 +64,11 @@ class AugmentedDataModule(L.LightningDataModule):
     def model_kwargs(self) -> dict[str, Any]:
         """What a model must know about the data; call after ``setup``."""
         return {}
+
+    def preview_figure(self, batch: Any) -> Figure | None:
+        """A picture of the first examples of a train batch as the model receives it, after every
+        augmentation stage (``callbacks/augmented_preview.py``); None: this kind draws none."""
+        return None
 
     # --- the shared part -------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:

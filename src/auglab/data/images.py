@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import Dataset
@@ -11,6 +11,9 @@ from torchvision.transforms.v2 import functional as TF
 
 from auglab.data.classification import ClassificationDataModule, Examples
 from auglab.data.sources import fashion_mnist, image_folder
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class ImageDataset(Dataset):
@@ -48,6 +51,14 @@ class ImageDataModule(ClassificationDataModule):
 
     def model_kwargs(self) -> dict[str, Any]:
         return {**super().model_kwargs(), "in_channels": self.channels, "mean": self.mean, "std": self.std}
+
+    def preview_figure(self, batch: Any, count: int = 16) -> Figure:
+        """The first ``count`` images with their (maybe mixed) labels. Batches hold pixels in [0, 1] (the
+        model normalises them itself), so they are drawn as they are."""
+        from auglab.data.previews import image_grid  # matplotlib only when drawing
+
+        x, y = batch
+        return image_grid(x[:count], y[:count], self.classes, self.augment.name)
 
 
 class FashionMNISTDataModule(ImageDataModule):

@@ -14,7 +14,7 @@ built for a whole batch at once (``Dataset.__getitems__``), not item by item.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from auglab.data.sources import interactions, synthetic_sessions
 from auglab.data.user_sequences import UserSequences, build_sequences
 from auglab.errors import AuglabError
 from auglab.fingerprint import fingerprint
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class PrefixDataset(Dataset):
@@ -97,6 +100,13 @@ class SequenceDataModule(AugmentedDataModule):
 
     def model_kwargs(self) -> dict[str, Any]:
         return {"num_items": self.num_items, "max_len": self.max_len}
+
+    def preview_figure(self, batch: Any, count: int = 8) -> Figure:
+        """The first ``count`` histories as item ids (mask item ``num_items + 1``), then their next item."""
+        from auglab.data.previews import sequence_rows  # matplotlib only when drawing
+
+        x, y = batch
+        return sequence_rows(x[:count], y[:count], self.num_items + 1, self.augment.name)
 
     def collate(self, *, train: bool) -> Callable | None:
         return BatchCollate(self.augment.apply_batch if train and self.augment.batch else None)

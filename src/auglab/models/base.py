@@ -11,6 +11,7 @@ import lightning as L
 import torch
 
 from auglab.errors import AuglabError
+from auglab.loggers import log_image
 
 
 class AuglabModule(L.LightningModule):
@@ -51,5 +52,14 @@ class AuglabModule(L.LightningModule):
             return optimizer
         return {"optimizer": optimizer, "lr_scheduler": self.scheduler_factory(optimizer=optimizer)}
 
-    def save_test_figures(self, out_dir: Path, title: str) -> None:
-        """Pictures of the test results for the run folder (a classifier's confusion matrix); none by default."""
+    def save_test_figures(self, out_dir: Path, title: str) -> list[Path]:
+        """Draw the test pictures into the run folder and show each in the loggers that take pictures."""
+        paths = self.draw_test_figures(out_dir, title)
+        for path in paths:
+            log_image(self.loggers, f"test/{path.stem}", path, step=self.global_step)
+        return paths
+
+    def draw_test_figures(self, out_dir: Path, title: str) -> list[Path]:
+        """Pictures of the test results, as PNG files in ``out_dir`` (a classifier's confusion matrix); none
+        by default."""
+        return []

@@ -70,6 +70,9 @@ class Classifier(AuglabModule):
         self.test_confusion = extra["confusion"].cpu()
         self.test_extra.reset()
 
-    def save_test_figures(self, out_dir: Path, title: str) -> None:
-        if self.test_confusion is not None:
-            plot_confusion(self.test_confusion, self.class_names, out_dir / "confusion_matrix.png", title)
+    def draw_test_figures(self, out_dir: Path, title: str) -> list[Path]:
+        if self.test_confusion is None:
+            return []
+        path = out_dir / "confusion_matrix.png"
+        plot_confusion(self.test_confusion, self.class_names, path, title)
+        return [path]

@@ -12,9 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from auglab.errors import AuglabError
 from auglab.report.jobs import Job, load_jobs
 from auglab.report.render import bar_chart, csv, latex, markdown
 from auglab.report.tables import aggregate
+from auglab.report.wandb_upload import upload
 
 # Those the jobs logged are tabulated: classifiers' first, then recommenders' ranking metrics.
 HEADLINE = ("test/acc", "test/precision", "test/recall", "test/f1", "test/f1_micro", "test/ndcg@10", "test/recall@10",
@@ -37,8 +39,12 @@ def _one_copy_per_job(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
     return kept, [j for j in jobs if j.identity_sha256 is not None and home[j.identity_sha256] != j.folder.parent]
 
 
-def report(sweeps: Path | list[Path], out: Path | None = None, metrics: tuple[str, ...] = HEADLINE) -> str:
-    """Write report.md, report.csv, report.tex and report.png; return the Markdown."""
+def report(sweeps: Path | list[Path], out: Path | None = None, metrics: tuple[str, ...] = HEADLINE,
+           wandb_project: str | None = None) -> str:
+    """Write report.md, report.csv, report.tex and report.png; return the Markdown.
+
+    ``wandb_project``: also log the table and chart as a W&B run in that project (``report/wandb_upload.py``).
+    """
     sweeps = [sweeps] if isinstance(sweeps, Path) else list(sweeps)
     for sweep in sweeps:
         if not sweep.is_dir():
@@ -70,8 +76,12 @@ def report(sweeps: Path | list[Path], out: Path | None = None, metrics: tuple[st
     (out / "report.md").write_text(md)
     (out / "report.tex").write_text("\n".join(latex(m, rows, keys) for m, rows in tables.items()))
     (out / "report.csv").write_text(csv(tables, keys))
+    charts = {"chart": out / "report.png"} if tables else {}
     if tables:
-        bar_chart({m: tables[m] for m in metrics if m in CHARTED} or tables, out / "report.png")
+        bar_chart({m: tables[m] for m in metrics if m in CHARTED} or tables, charts["chart"])
+    if wandb_project is not None:
+        where = upload(tables, keys, charts, sweeps=sweeps, out=out, project=wandb_project)
+        print(f"W&B run: {where}", file=sys.stderr)
     return md
 
 
@@ -81,8 +91,14 @@ def main(argv: list[str] | None = None) -> None:
                         help="sweep folder(s), e.g. outputs/multirun/<date>_train_<id>; several are merged")
     parser.add_argument("--out", type=Path, help="where to write the report (default: SWEEP/report)")
     parser.add_argument("--metrics", nargs="+", default=list(HEADLINE), help="metric names to tabulate")
+    parser.add_argument("--wandb", action="store_true",
+                        help="also log the table and chart as a W&B run (job type report, grouped with the sweep)")
+    parser.add_argument("--wandb-project", default="auglab", metavar="NAME", help="W&B project (default: auglab)")
     args = parser.parse_args(argv)
-    md = report(args.sweeps, args.out, tuple(args.metrics))
+    try:
+        md = report(args.sweeps, args.out, tuple(args.metrics), args.wandb_project if args.wandb else None)
+    except AuglabError as err:
+        raise _fail(str(err)) from err
     print(md)
     print(f"written to {args.out or args.sweeps[0] / 'report'}/report.{{md,csv,tex,png}}", file=sys.stderr)
 

@@ -33,12 +33,17 @@ def markdown(metric: str, rows: list[Row], keys: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def flat_table(tables: dict[str, list[Row]], keys: list[str]) -> tuple[list[str], list[list]]:
+    """Every metric's rows in one table, values unformatted: the CSV file's and W&B's summary table."""
+    columns = ["metric", *keys, "strategy", "runs", "failed", "mean", "ci95", "diff_vs_none", "diff_ci95"]
+    data = [[metric, *_group_cells(r), r.strategy, r.runs, r.failed, r.mean, r.ci95, r.diff, r.diff_ci95]
+            for metric, rows in tables.items() for r in rows]
+    return columns, data
+
+
 def csv(tables: dict[str, list[Row]], keys: list[str]) -> str:
-    lines = [",".join(["metric", *keys, "strategy", "runs", "failed", "mean", "ci95", "diff_vs_none", "diff_ci95"])]
-    for metric, rows in tables.items():
-        lines += [",".join([metric, *_group_cells(r), r.strategy, str(r.runs), str(r.failed), str(r.mean), str(r.ci95),
-                            str(r.diff), str(r.diff_ci95)]) for r in rows]
-    return "\n".join(lines) + "\n"
+    columns, data = flat_table(tables, keys)
+    return "\n".join(",".join(map(str, line)) for line in [columns, *data]) + "\n"
 
 
 def _tex(text: str) -> str:

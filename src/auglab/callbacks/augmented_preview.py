@@ -1,0 +1,41 @@
+"""A picture of what the model really trains on: the first training batch after every augmentation stage.
+
+Lightning calls ``on_train_batch_start`` after the datamodule's ``on_after_batch_transfer``, so the
+batch here has been through the sample, batch and device stages. The datamodule draws it (images as
+a labelled grid, sequences as a table of item ids); the picture goes to the run folder and to every
+logger that takes pictures. Drawing uses no random numbers, so metrics do not change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+from auglab.loggers import log_image
+
+FILENAME = "augmented_preview.png"
+
+
+class AugmentedPreview(L.Callback):
+    """Draws ``<out_dir>/augmented_preview.png`` once per run, on rank 0; a resumed run keeps the first one."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.path = Path(out_dir) / FILENAME
+        self.done = False
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        if self.done or not trainer.is_global_zero:
+            return
+        self.done = True  # the first batch only, whatever happens below
+        draw = getattr(trainer.datamodule, "preview_figure", None)
+        if self.path.exists() or draw is None:
+            return
+        figure = draw(batch)
+        if figure is None:  # a data kind without a preview
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(self.path, dpi=100)
+        log_image(trainer.loggers, "train/augmented_preview", self.path, step=trainer.global_step)

@@ -1,0 +1,42 @@
+"""``hydra/launcher=local_gpus``: Hydra's joblib launcher with one worker per GPU slot (or CPU share)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.utils import JobReturn
+from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
+
+from auglab import sweep_console
+from auglab.device_slots import PinnedTask, plan_slots, visible_gpus
+
+log = logging.getLogger(__name__)
+
+
+class LocalGpusLauncher(JoblibLauncher):
+    """Runs ``jobs_per_gpu`` x GPUs jobs at once, each worker pinned to its own GPU; ``cpu_jobs`` at once
+    on a machine without one, the cores split between them. Everything else is joblib's (loky processes)."""
+
+    def __init__(self, *, jobs_per_gpu: int = 1, cpu_jobs: int = 2, **joblib: Any) -> None:
+        super().__init__(**joblib)
+        self.jobs_per_gpu, self.cpu_jobs = jobs_per_gpu, cpu_jobs
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        assert self.config is not None and self.task_function is not None
+        slots = plan_slots(visible_gpus(), jobs_per_gpu=self.jobs_per_gpu, cpu_jobs=self.cpu_jobs,
+                           cpus=len(os.sched_getaffinity(0)))
+        sweep_dir = Path(str(self.config.hydra.sweep.dir))
+        log.info("local_gpus: %d jobs, %d at once: %s", len(job_overrides), len(slots),
+                 ", ".join(s.describe() for s in slots))
+        self.joblib["n_jobs"] = len(slots)
+        sweep_console.begin(sweep_dir, total=len(job_overrides))
+        task = self.task_function
+        self.task_function = PinnedTask(task, slots, sweep_dir / ".slots")
+        try:
+            return super().launch(job_overrides, initial_job_idx)
+        finally:
+            self.task_function = task
