@@ -82,6 +82,7 @@ def test_sweep_records_failures_goes_on_resumes_and_reports(tmp_path):
     resumed = run_cli(args, tmp_path)
     log = resumed.stdout + resumed.stderr
     assert f"resuming {ok_job} from {sweep / ok_job / 'checkpoints' / 'last.ckpt'}" in log
+    assert "Restoring states from the checkpoint path" in (sweep / ok_job / "train.log").read_text()
     assert json.loads((sweep / ok_job / "run.json").read_text())["status"] == "ok"
 
     rep = run_cli(["report", str(sweep)], tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -15,13 +16,24 @@ from optuna.trial import TrialState
 
 from auglab import device_slots
 from auglab.device_slots import Slot, plan_slots, visible_gpus
-from tests.conftest import compose_cfg, run_cli
+from tests.conftest import ROOT, compose_cfg, run_cli
+from tests.test_cli import assert_one_line_error
 
 FAST = ["debug=fast", "trainer=cpu"]
 
 
 def _records(sweep: Path) -> dict[str, dict]:
     return {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/run.json")}
+
+
+def test_slot_counts_are_checked_before_hydra_starts():
+    from auglab.config_checks import check_overrides
+    from auglab.errors import AuglabError
+
+    for bad in ("0", "-2", "abc", "1.5"):
+        with pytest.raises(AuglabError, match="must be a whole number >= 1"):
+            check_overrides([f"hydra.launcher.jobs_per_gpu={bad}"])
+    check_overrides(["hydra.launcher.cpu_jobs=3", "hydra.launcher.jobs_per_gpu=2"])
 
 
 def test_gpu_slots_follow_the_visible_devices_and_split_the_cores():
@@ -92,7 +104,8 @@ def test_two_jobs_at_once_overlap_a_failure_stays_in_its_job_and_a_rerun_skips(t
     assert len(failed) == 3 and all("Invalid learning rate: -1" in r["error"] for r in failed)
     ok = sorted((r for r in records.values() if r["status"] == "ok"), key=lambda r: r["started_at"])
     assert len(ok) == 3
-    assert {r["slot"] for r in records.values()} == {"0:cpu:1", "1:cpu:1"}  # 2 cores split in two
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)  # the cores split between the two slots
+    assert {r["slot"] for r in records.values()} == {f"0:cpu:{threads}", f"1:cpu:{threads}"}
     spans = sorted((r["started_at"], r["ended_at"]) for r in records.values())
     at_once = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
     assert at_once == 2  # two jobs ran at the same time, never three
@@ -107,6 +120,7 @@ def test_two_jobs_at_once_overlap_a_failure_stays_in_its_job_and_a_rerun_skips(t
         {n: r["started_at"] for n, r in records.items() if r["status"] == "ok"}
 
 
+@pytest.mark.slow  # a Ray instance and submitit's processes take ~15 s each to start on 2 cores
 @pytest.mark.parametrize("launcher", [["hydra/launcher=submitit_local"],
                                       ["hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2"]],
                          ids=["submitit_local", "ray_local"])
@@ -154,7 +168,7 @@ def test_an_interrupted_search_continues_with_the_missing_trials(tmp_path):
     from hydra_plugins.auglab_plugins.resumable_optuna import ResumableOptunaSweeper
 
     storage = f"sqlite:///{tmp_path}/optuna.db"
-    assert ResumableOptunaSweeper._continue(storage, "s", 6) == 6  # no study yet: a new search
+    assert ResumableOptunaSweeper._continue(storage, "s", 6) == (0, 6)  # no study yet: a new search
     study = optuna.create_study(study_name="s", storage=storage, direction="maximize")
     for value in (0.5, 0.7):
         trial = study.ask()
@@ -162,9 +176,12 @@ def test_an_interrupted_search_continues_with_the_missing_trials(tmp_path):
         study.tell(trial, value)
     running = study.ask()  # the search was killed while this trial trained
     lr = running.suggest_float("lr", 1e-4, 1e-1, log=True)
-    assert ResumableOptunaSweeper._continue(storage, "s", 6) == 4
-    again = optuna.load_study(study_name="s", storage=storage).ask()
+    assert ResumableOptunaSweeper._continue(storage, "s", 6) == (2, 4)
+    study = optuna.load_study(study_name="s", storage=storage)
+    again = study.ask()
     assert again.suggest_float("lr", 1e-4, 1e-1, log=True) == lr  # same parameters: the job resumes
+    # interrupted once more, while that trial ran again: still two done, the failed attempts not counted
+    assert ResumableOptunaSweeper._continue(storage, "s", 6) == (2, 4)
 
 
 def test_ddp_in_a_slurm_allocation_takes_devices_and_nodes_from_it(tmp_path, monkeypatch):
@@ -187,3 +204,28 @@ def test_ddp_in_a_slurm_allocation_takes_devices_and_nodes_from_it(tmp_path, mon
     assert trainer.num_devices == 2 and trainer.num_nodes == 1
     assert isinstance(trainer.strategy.cluster_environment, SLURMEnvironment)
     assert ddp_launch.processes_to_start(cfg) == 0  # SLURM starts the ranks, auglab does not
+
+
+def test_the_default_sweep_folder_is_one_folder_for_jobs_in_other_processes(tmp_path):
+    """The folder name holds a per-process id: jobs run by joblib's workers must still share the launcher's."""
+    out = run_cli(["train", "-m", *FAST, "seed=0,1", "hydra/launcher=local_gpus"], tmp_path, CUDA_VISIBLE_DEVICES="")
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    (sweep,) = (tmp_path / "outputs" / "multirun").iterdir()
+    assert sorted(r["seed"] for r in _records(sweep).values()) == [0, 1]
+    assert "2/2 done" in out.stdout + out.stderr  # the jobs found the launcher's progress file
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5"])
+def test_a_bad_slot_count_fails_in_one_line(value, tmp_path):
+    for option in ("cpu_jobs", "jobs_per_gpu"):
+        proc = run_cli(["train", "-m", *FAST, "hydra/launcher=local_gpus", f"hydra.launcher.{option}={value}"],
+                       tmp_path)
+        assert_one_line_error(proc, f"hydra.launcher.{option} must be a whole number >= 1, got '{value}'")
+
+
+@pytest.mark.parametrize("model", ["image_cnn", "image_resnet", "gru4rec", "sasrec"])
+def test_the_search_space_exists_in_every_model(model, tmp_path):
+    cfg = compose_cfg([f"model={model}", "hparams_search=optimizer_tpe"], tmp_path)
+    space = OmegaConf.load(ROOT / "conf" / "hparams_search" / "optimizer_tpe.yaml").hydra.sweeper.params
+    for key in space:
+        assert OmegaConf.select(cfg, key) is not None, f"{model} has no {key}"

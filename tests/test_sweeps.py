@@ -132,6 +132,7 @@ def test_kill_9_then_the_same_command_equals_an_uninterrupted_run(job, tmp_path)
     log = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, log[-3000:]
     assert f"resuming {job.name} from {job / 'checkpoints' / 'last.ckpt'}" in log
+    assert "Restoring states from the checkpoint path" in (job / "train.log").read_text()  # Lightning's own line
     assert _json(job / "run.json")["status"] == "ok"
     assert _json(job / "metrics.json") == expected  # every metric, bit for bit
 

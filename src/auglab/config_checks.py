@@ -114,6 +114,9 @@ def check_overrides(args: list[str]) -> None:
         return  # a syntax error: Hydra reports it with its own pointer into the line
     known = set(groups())
     for override in parsed:
+        if override.key_or_group in LAUNCHER_COUNTS and not override.is_delete():
+            for value in _override_values(override) or []:
+                whole_number(override.key_or_group, value)
         group = override.key_or_group
         if group not in known or override.is_delete():
             continue
@@ -123,6 +126,17 @@ def check_overrides(args: list[str]) -> None:
                 continue
             if value not in options(group):
                 raise AuglabError(f"unknown {group}={value}; choose one of: {', '.join(options(group))}")
+
+
+LAUNCHER_COUNTS = ("hydra.launcher.jobs_per_gpu", "hydra.launcher.cpu_jobs")
+
+
+def whole_number(name: str, value: object) -> int:
+    """A whole number >= 1 for option ``name``, or a one-line error that names it."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+        raise AuglabError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(text)
 
 
 def check_run_options(cfg: DictConfig) -> None:

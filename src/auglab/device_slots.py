@@ -83,6 +83,8 @@ def pin(slot: Slot) -> None:
     """Show this process (and the DDP ranks it starts) only its slot's GPU, and give torch its threads."""
     import torch
 
+    if slot.gpu is not None and torch.cuda.is_initialized():  # the variable would be read too late
+        raise RuntimeError("CUDA was initialised in this worker before its GPU slot was pinned")
     os.environ["CUDA_VISIBLE_DEVICES"] = slot.gpu if slot.gpu is not None else ""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(slot.threads)

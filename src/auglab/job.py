@@ -38,9 +38,9 @@ class JobInterrupted(KeyboardInterrupt):
 
 
 def _is_interrupt(err: BaseException) -> bool:
-    """Lightning turns Ctrl+C into ``sys.exit(1)`` and SIGTERM into ``SIGTERMException`` (a SystemExit)."""
-    return isinstance(err, KeyboardInterrupt | SIGTERMException) or (
-        isinstance(err, SystemExit) and isinstance(err.__context__, KeyboardInterrupt))
+    """Lightning turns Ctrl+C into ``sys.exit(1)`` and SIGTERM into ``SIGTERMException`` (a SystemExit);
+    any other ``SystemExit`` is a process ending on purpose (submitit exits after requeueing a job)."""
+    return isinstance(err, KeyboardInterrupt | SystemExit)
 
 
 @contextmanager
@@ -119,8 +119,11 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
     """
     if ddp_launch.is_rank_process():
         return ddp_launch.run_rank(task, cfg)
-    if slurm.is_secondary_task():  # SLURM started this DDP rank; task 0 keeps the records
-        task(cfg)
+    if slurm.is_secondary_task():  # SLURM started this DDP rank; task 0 decides and keeps the records
+        decision, ckpt_path = slurm.await_decision(Path(cfg.paths.output_dir))
+        if decision == "run":
+            cfg.ckpt_path = ckpt_path or cfg.get("ckpt_path")
+            task(cfg)
         return None
     code_version()  # the code this process loaded, before anyone edits the repository during a long sweep
     out_dir = Path(cfg.paths.output_dir)
@@ -133,15 +136,20 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
     if multirun:
         sweep_console.quiet_job_console()
 
+    sweep_dir = Path(HydraConfig.get().sweep.dir) if multirun else out_dir.parent
+
     def ended(status: str, value: float | None = None, note: str = "") -> None:
         if multirun:
             metric = (cfg.get("optimized_metric"), value) if value is not None else None
-            sweep_console.job_ended(out_dir.parent, out_dir.name, status, time.time() - started, metric, note)
+            sweep_console.job_ended(sweep_dir, out_dir.name, status, time.time() - started, metric, note)
 
+    owns = False  # whether this process wrote the job's "running" record (only then may it write the end)
     try:
         ident = identity(cfg)
         key = digest(ident)
         decision = _sweep_decision(cfg, out_dir, key) if multirun else "fresh"
+        slurm.publish_decision(out_dir, "skip" if decision == "skip" else "run",
+                               str(out_dir / "checkpoints" / "last.ckpt") if decision == "resume" else None)
         if decision == "skip":
             log.info("skipping %s: finished in an earlier run of this sweep", out_dir.name)
             value = _optimized(cfg, read_json(out_dir / "metrics.json"))
@@ -160,6 +168,7 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
         write_json(out_dir / RECORD, {"identity_sha256": key, "overrides": overrides, "identity": ident})
         write_json(out_dir / "run.json", {**info, "status": "running", "pid": os.getpid(),
                                           "host": socket.gethostname(), "identity_sha256": key})
+        owns = True
         with _sigterm_interrupts():
             try:
                 processes = ddp_launch.processes_to_start(cfg)
@@ -167,14 +176,21 @@ def run_job(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> fl
             except MissingMandatoryValue as err:  # a required option (``???``) left unset
                 raise AuglabError(f"{err.full_key} is not set; add {err.full_key}=<value> to the command line") from err
     except BaseException as err:
+        slurm.publish_decision(out_dir, "abort")  # the other SLURM tasks must not wait for a job that stopped
         interrupted = _is_interrupt(err)
+        exiting = isinstance(err, SystemExit) and not isinstance(err, SIGTERMException) and not isinstance(
+            err.__context__, KeyboardInterrupt)  # not Lightning's Ctrl+C: e.g. submitit exits after a requeue
         message = INTERRUPTED if interrupted else one_line(err)
-        if key is not None and (read_record(out_dir) or {}).get("identity_sha256") == key:  # never another job's
+        if exiting:
+            message = f"the process exited (code {err.code}), e.g. requeued by the cluster; it resumes when run again"
+        if owns and (read_record(out_dir) or {}).get("identity_sha256") == key:  # never another job's
             write_json(out_dir / "run.json", {**info, "status": "interrupted" if interrupted else "failed",
                                               "error": message, "traceback": traceback.format_exc(),
                                               "identity_sha256": key, "ended_at": time.time(),
                                               "duration_s": round(time.time() - started, 1)})
         ended("interrupted" if interrupted else "failed", note=message)
+        if exiting:
+            raise  # let the process end with its own code
         if interrupted:
             raise JobInterrupted(message) from err
         if multirun:

@@ -2,13 +2,22 @@
 
 SLURM starts one task per GPU and every task runs the job; Lightning's SLURM environment makes them
 the DDP ranks. The Trainer must then ask for exactly the allocation's devices and nodes, and only
-task 0 keeps the job's records (the other tasks just train).
+task 0 keeps the job's records: it decides skip / run (and from which checkpoint) and publishes the
+decision in the job folder; the other tasks wait for it, so they never train a finished job, resume
+from another point than task 0, or wait in a collective for a task 0 that gave up.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import Mapping
+from pathlib import Path
+
+from auglab.errors import AuglabError
+
+DECISION_WAIT_S = 900.0  # task 0 may first load and check the data
 
 
 def _tasks(env: Mapping[str, str]) -> tuple[int, int, int] | None:
@@ -35,3 +44,34 @@ def is_secondary_task(env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
     found = _tasks(env)
     return found is not None and found[0] > 1 and env.get("SLURM_PROCID", "0") != "0"
+
+
+def _decision_file(out_dir: Path) -> Path:
+    """One per allocation and attempt: a requeued job keeps its id and counts up SLURM_RESTART_COUNT."""
+    attempt = f"{os.environ.get('SLURM_JOB_ID', '')}-{os.environ.get('SLURM_RESTART_COUNT', '0')}"
+    return out_dir / "ranks" / f"slurm-{attempt}.json"
+
+
+def publish_decision(out_dir: Path, decision: str, ckpt_path: str | None = None) -> None:
+    """Task 0 of a multi-task allocation: ``run`` (from ``ckpt_path`` when resuming), ``skip`` or ``abort``."""
+    found = _tasks(os.environ)
+    if found is None or found[0] < 2 or os.environ.get("SLURM_PROCID", "0") != "0":
+        return
+    path = _decision_file(out_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"decision": decision, "ckpt_path": ckpt_path}))
+    tmp.replace(path)
+
+
+def await_decision(out_dir: Path, timeout_s: float = DECISION_WAIT_S, poll_s: float = 0.5) -> tuple[str, str | None]:
+    """What task 0 decided for this job (the other tasks call this before training)."""
+    path, deadline = _decision_file(out_dir), time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            found = json.loads(path.read_text())
+            return found["decision"], found.get("ckpt_path")
+        except (OSError, ValueError, KeyError):
+            time.sleep(poll_s)
+    raise AuglabError(f"SLURM task {os.environ.get('SLURM_PROCID')}: no decision from task 0 in {path} "
+                      f"after {timeout_s:.0f} s; see task 0's log")

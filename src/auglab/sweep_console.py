@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,25 +20,27 @@ from typing import Any
 from auglab.run_record import read_json, write_json
 
 SWEEP_ENV = "AUGLAB_SWEEP_JOB"  # set in the DDP ranks of a sweep job (they run as single Hydra runs)
-PROGRESS = ".sweep_progress.json"  # {"session": pid of the sweep process, "total": jobs, "started": time}
+PROGRESS = ".sweep_progress.json"  # {"session": the sweep process's SESSION, "total": jobs, "started": time}
 ENDED = ".sweep_ended.jsonl"  # one line per job that ended in this session
+SESSION = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # pids repeat (containers start at 1): add a random part
 
 
 def begin(sweep_dir: Path, total: int, *, planned: bool = False) -> None:
     """``total`` jobs are about to run. A launcher called batch by batch adds them up, unless the sweeper
     announced the whole number first (``planned``, e.g. an Optuna search's trials)."""
     state = read_json(sweep_dir / PROGRESS)
-    if state.get("session") == os.getpid() and not planned:
+    if state.get("session") == SESSION and not planned:
         if not state.get("planned"):
             state["total"] += total
     else:  # a new sweep, or the same one run again: count from here
-        state = {"session": os.getpid(), "total": total, "started": time.time(), "planned": planned}
+        state = {"session": SESSION, "total": total, "started": time.time(), "planned": planned}
         (sweep_dir / ENDED).unlink(missing_ok=True)
     sweep_dir.mkdir(parents=True, exist_ok=True)
     write_json(sweep_dir / PROGRESS, state)
 
 
 def duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h07m``: short enough for one console line."""
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
@@ -46,7 +49,8 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
+    """A sweep console line (stderr, where Hydra's own lines go)."""
     print(line, file=sys.stderr, flush=True)
 
 
@@ -61,44 +65,57 @@ def in_sweep() -> bool:
 
 
 def job_started(job: str, overrides: list[str], *, resumed_from: Path | None = None) -> None:
+    """The start line: the job's folder name and its overrides (or where it resumes from)."""
     what = f"resuming {job} from {resumed_from}" if resumed_from else f"start       {job}"
-    _say(f"[sweep] {what}  {' '.join(overrides)}".rstrip())
+    say(f"[sweep] {what}  {' '.join(overrides)}".rstrip())
 
 
 def job_ended(sweep_dir: Path, job: str, status: str, seconds: float, metric: tuple[str, float] | None = None,
               note: str = "") -> None:
-    """Record the end of a job and print it with the sweep's progress."""
-    state = read_json(sweep_dir / PROGRESS)
-    with open(sweep_dir / ENDED, "a") as f:  # O_APPEND: lines from parallel jobs do not interleave
-        f.write(json.dumps({"job": job, "status": status, "session": state.get("session")}) + "\n")
-    done = _ended_in_session(sweep_dir, state.get("session"))
+    """Print the end of a job with the sweep's progress. Progress is best effort: a shared file system
+    that tears a line, or a launcher that announced no total, never fails the job."""
     shown = f"  {metric[0]}={metric[1]:.4f}" if metric and metric[1] is not None else ""
-    progress = ""
-    if state.get("total"):
-        elapsed = time.time() - state["started"]
-        left = elapsed / done * max(state["total"] - done, 0)
-        progress = f"  | {done}/{state['total']} done, {duration(elapsed)} elapsed, ~{duration(left)} left"
     note = f"  {note}" if note else ""
-    _say(f"[sweep] {status:<11} {job}  {duration(seconds)}{shown}{note}{progress}")
+    progress = ""
+    try:
+        state = read_json(sweep_dir / PROGRESS)
+        if state.get("total"):
+            with open(sweep_dir / ENDED, "a") as f:  # O_APPEND: lines from parallel jobs do not interleave
+                f.write(json.dumps({"job": job, "status": status, "session": state["session"]}) + "\n")
+            done = _ended_in_session(sweep_dir, state["session"])
+            elapsed = time.time() - state["started"]
+            left = elapsed / done * max(state["total"] - done, 0)
+            progress = f"  | {done}/{state['total']} done, {duration(elapsed)} elapsed, ~{duration(left)} left"
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        logging.getLogger(__name__).warning("sweep progress unavailable: %s", err)
+    say(f"[sweep] {status:<11} {job}  {duration(seconds)}{shown}{note}{progress}")
 
 
 def _ended_in_session(sweep_dir: Path, session: Any) -> int:
-    try:
-        lines = (sweep_dir / ENDED).read_text().splitlines()
-    except OSError:
-        return 1
-    return max(1, sum(1 for line in lines if json.loads(line).get("session") == session))
+    done = 0
+    for line in (sweep_dir / ENDED).read_text().splitlines():
+        try:
+            done += json.loads(line).get("session") == session
+        except ValueError:  # a torn line (network file systems): skip it
+            continue
+    return max(done, 1)
 
 
 def quiet_job_console() -> None:
-    """In a sweep, the console shows only warnings from a job; its log file (``<job>/*.log``) keeps all.
+    """In a sweep, the console shows only warnings from a job; its log file (``<job>/<task>.log``) keeps all.
 
-    Lightning's loggers have their own console handler (added when it was imported before Hydra set up
-    logging), so they are quietened too.
+    Lightning's loggers have their own console handler and do not propagate (it sets them up when it
+    is imported before Hydra configures logging): they lose that handler and propagate to Hydra's, so
+    their lines ("Restoring states from the checkpoint ...") land in the job's log file too.
     """
     # torch renamed a class Lightning still checks for: one deprecation line per job, nothing to act on
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
-    for name in ("", "lightning.pytorch", "lightning.fabric"):
-        for handler in logging.getLogger(name).handlers:
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        lightning_log = logging.getLogger(name)
+        for handler in list(lightning_log.handlers):
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-                handler.setLevel(logging.WARNING)
+                lightning_log.removeHandler(handler)
+        lightning_log.propagate = True
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.WARNING)

@@ -45,11 +45,8 @@ class Classifier(AuglabModule):
         loss = F.cross_entropy(logits, y)  # y: int [B] or probabilities [B, K]
         self.check_finite(loss, stage)
         hard = y.argmax(dim=-1) if y.ndim == 2 else y
-        metrics, mean_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
-        mean_loss.update(loss.detach(), weight=len(hard))
-        metrics.update(logits.detach(), hard)
-        self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=stage != "test")
-        self.log_dict(metrics, on_step=False, on_epoch=True)
+        getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(hard))
+        getattr(self, f"{stage}_metrics").update(logits.detach(), hard)
         if stage == "test":
             self.test_extra.update(logits.detach(), hard)
         return loss
@@ -63,7 +60,23 @@ class Classifier(AuglabModule):
     def test_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
 
+    def _log_epoch(self, stage: str) -> None:
+        """Log the epoch's metrics once at its end. Steps only update the metric states: logging a metric
+        object every step costs Lightning's bookkeeping on every step for a value it reports per epoch."""
+        metrics, mean_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
+        self.log(f"{stage}/loss", mean_loss.compute(), prog_bar=stage != "test")  # compute() syncs DDP ranks
+        self.log_dict(metrics.compute())
+        metrics.reset()
+        mean_loss.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
     def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
         extra = self.test_extra.compute()  # synced across processes under DDP
         for name, value in zip(self.class_names, extra["f1_per_class"].tolist(), strict=True):
             self.log(f"test/f1_class/{name.replace('/', '_')}", value, sync_dist=True)

@@ -15,6 +15,8 @@ from auglab import sweep_console
 
 
 class SequentialLauncher(BasicLauncher):
+    """Hydra's basic launcher; announces the number of jobs to ``sweep_console`` first."""
+
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         assert self.config is not None
         sweep_console.begin(Path(str(self.config.hydra.sweep.dir)), total=len(job_overrides))
