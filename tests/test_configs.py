@@ -17,7 +17,8 @@ from tests.conftest import ROOT, compose_cfg
 
 ALL_OPTIONS = [(g, o) for g in groups() for o in options(g)]
 IMAGE_STRATEGIES = ["none", "flip_crop", "randaugment", "trivialaugment", "augmix", "autoaugment",
-                    "random_erasing", "mixup", "cutmix", "device_flip_crop", "device_erase_jitter"]
+                    "random_erasing", "mixup", "cutmix", "device_flip_crop", "device_erase_jitter", "cgan_samples",
+                    "cvae_samples", "cgan_mixup"]
 
 
 def test_groups_are_the_documented_ones():

@@ -47,13 +47,16 @@ def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
 def build_model(cfg: DictConfig, datamodule: Any) -> L.LightningModule:
     """The model, sized by the data; a bad ``model.*`` value fails in one line."""
     try:
-        return instantiate(cfg.model, **datamodule.model_kwargs())
+        model = instantiate(cfg.model, **datamodule.model_kwargs())
     except Exception as err:  # hydra wraps the real cause
         cause = root_cause(err)
         if isinstance(cause, AuglabError) or not isinstance(cause, ValueError | TypeError):
             raise
         name = cfg.model._target_.rsplit(".", 1)[-1]
         raise AuglabError(f"cannot build model {name}: {one_line(cause)} (check the model.* overrides)") from err
+    cache_dir = OmegaConf.select(cfg, "paths.cache_dir")
+    model.cache_dir = Path(cache_dir) if cache_dir else None  # not a model option: paths are not identity
+    return model
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:

@@ -85,6 +85,11 @@ class AugmentationStrategy:
         return cls(name=name, kinds=tuple(cfg.get("kinds", cls.kinds)), **stages, offline_signature=signature,
                    cache_dir=Path(cache_dir) if cache_dir else None)
 
+    def __post_init__(self) -> None:
+        for transform in self.offline.values():  # e.g. a generator trained once and cached for a sweep
+            if getattr(transform, "uses_cache_dir", False):
+                transform.cache_dir = self.cache_dir
+
     def check_fits(self, data_kind: str, valid_choices: list[str]) -> None:
         """Fail before training when the strategy is for another kind of data."""
         if data_kind not in self.kinds:

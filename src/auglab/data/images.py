@@ -50,7 +50,8 @@ class ImageDataModule(ClassificationDataModule):
         self.std = images.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
 
     def model_kwargs(self) -> dict[str, Any]:
-        return {**super().model_kwargs(), "in_channels": self.channels, "mean": self.mean, "std": self.std}
+        return {**super().model_kwargs(), "in_channels": self.channels, "image_size": self.image_size,
+                "mean": self.mean, "std": self.std}
 
     def preview_figure(self, batch: Any, count: int = 16) -> Figure:
         """The first ``count`` images with their (maybe mixed) labels. Batches hold pixels in [0, 1] (the

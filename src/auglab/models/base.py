@@ -18,13 +18,14 @@ class AuglabModule(L.LightningModule):
     """Subclasses implement the steps; ``monitor`` names the validation metric that picks the best epoch."""
 
     data_kinds: ClassVar[tuple[str, ...]] = ()  # the datamodule kinds this model can train on
+    cache_dir: Path | None = None  # set by train.build_model (paths.cache_dir): models that cache, cache here
 
     def __init__(
         self,
         *,
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., Any] | None = None,
-        monitor: str,
+        monitor: str | None,
         monitor_mode: str = "max",
     ) -> None:
         super().__init__()

@@ -1,0 +1,72 @@
+"""Generator cost on this machine: training time per epoch (cDCGAN, cVAE) on a Fashion-MNIST subsample,
+and sampling throughput against the small CNN's training throughput (generation must not dominate a
+study's wall time).
+
+    .venv/bin/python benchmarks/generators.py [--per-class 100] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import time
+
+import lightning as L
+import torch
+
+from auglab.data.images import FashionMNISTDataModule
+from auglab.metrics.generative import Recipe, dataset_tensors, train_classifier
+from auglab.models.cdcgan import CDCGAN
+from auglab.models.cvae import CVAE
+
+
+class EpochTimer(L.Callback):
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        self.times.append(time.perf_counter() - self.start)
+
+
+def epoch_time(model: L.LightningModule, dm: FashionMNISTDataModule, epochs: int) -> float:
+    timer = EpochTimer()
+    L.Trainer(accelerator="auto", devices=1, max_epochs=epochs, logger=False, enable_checkpointing=False,
+              enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, callbacks=[timer]
+              ).fit(model, train_dataloaders=dm.train_dataloader())
+    return min(timer.times[1:] or timer.times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-class", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    L.seed_everything(0)
+    dm = FashionMNISTDataModule(train_per_class=args.per_class, batch_size=64)
+    dm.setup()
+    kwargs = {k: v for k, v in dm.model_kwargs().items() if k not in ("mean", "std")}
+    models = {"cdcgan (width 64)": CDCGAN(**kwargs, optimizer=functools.partial(torch.optim.Adam, lr=2e-4)),
+              "cvae (width 32)": CVAE(**kwargs, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))}
+    n = dm.split_sizes["train"]
+    print(f"{n} train images (Fashion-MNIST, {args.per_class} per class), batch 64, "
+          f"torch threads {torch.get_num_threads()}, {'GPU' if torch.cuda.is_available() else 'CPU'}")
+    print("| model | s / training epoch | sampled images / s |\n|---|---:|---:|")
+    labels = torch.arange(10).repeat(500)  # 5,000 images
+    for name, model in models.items():
+        seconds = epoch_time(model, dm, args.epochs)
+        start = time.perf_counter()
+        model.sample(labels, torch.Generator().manual_seed(0))
+        rate = len(labels) / (time.perf_counter() - start)
+        print(f"| {name} | {seconds:.2f} | {rate:,.0f} |")
+    x, y = dataset_tensors(dm.train_set)
+    start = time.perf_counter()
+    train_classifier(x, y, 10, Recipe(steps=100))
+    rate = 100 * 128 / (time.perf_counter() - start)
+    print(f"small CNN (width 32) training: {rate:,.0f} images / s")
+
+
+if __name__ == "__main__":
+    main()
