@@ -144,7 +144,8 @@ def test_fid_of_a_set_with_itself_is_zero_and_with_noise_large():
         fid.update(real, real=True)
         fid.update(fake, real=False)
         scores[name] = float(fid.compute())
-    assert abs(scores["same"]) < 1e-3 and scores["noise"] > 1.0
+    # an untrained feature net has small activations, so "large" is relative to the same-set score
+    assert abs(scores["same"]) < 1e-6 and scores["noise"] > 0.01 and scores["noise"] > 1e6 * abs(scores["same"])
 
 
 @pytest.mark.slow  # two DDP processes on 2 cores

@@ -104,13 +104,13 @@ def _ended_in_session(sweep_dir: Path, session: Any) -> int:
 def quiet_job_console() -> None:
     """In a sweep, the console shows only warnings from a job; its log file (``<job>/<task>.log``) keeps all.
 
-    Lightning's loggers have their own console handler and do not propagate (it sets them up when it
-    is imported before Hydra configures logging): they lose that handler and propagate to Hydra's, so
-    their lines ("Restoring states from the checkpoint ...") land in the job's log file too.
+    Lightning's loggers have their own console handlers ("lightning" always, "lightning.pytorch" when
+    imported before Hydra configures logging, without propagating): they lose them and propagate to
+    Hydra's, so their lines ("Restoring states from the checkpoint ...") land in the job's log file too.
     """
     # torch renamed a class Lightning still checks for: one deprecation line per job, nothing to act on
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
-    for name in ("lightning.pytorch", "lightning.fabric"):
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         lightning_log = logging.getLogger(name)
         for handler in list(lightning_log.handlers):
             if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):

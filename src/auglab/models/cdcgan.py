@@ -127,10 +127,14 @@ class CDCGAN(ImageGenerator):
 
     @torch.no_grad()
     def _update_ema(self) -> None:
+        """EMA with a warm-up (as TensorFlow's ExponentialMovingAverage with ``num_updates``): early on the
+        decay is (1 + n) / (10 + n), so a short training run's average is not mostly the initial weights."""
         if self.generator_ema is None:
             return
+        updates = self.global_step // 2  # generator steps so far (D and G each count one)
+        decay = min(self.ema_decay, (1 + updates) / (10 + updates))
         for ema, live in zip(self.generator_ema.parameters(), self.generator.parameters(), strict=True):
-            ema.lerp_(live, 1.0 - self.ema_decay)
+            ema.lerp_(live, 1.0 - decay)
         for ema, live in zip(self.generator_ema.buffers(), self.generator.buffers(), strict=True):
             ema.copy_(live)  # BatchNorm statistics
 

@@ -18,10 +18,10 @@ from auglab.report.render import bar_chart, csv, latex, markdown
 from auglab.report.tables import aggregate
 from auglab.report.wandb_upload import upload
 
-# Those the jobs logged are tabulated: classifiers' first, then recommenders' ranking metrics.
+# Those the jobs logged are tabulated: classifiers' first, then recommenders' ranking metrics, then generators'.
 HEADLINE = ("test/acc", "test/precision", "test/recall", "test/f1", "test/f1_micro", "test/ndcg@10", "test/recall@10",
-            "test/mrr@10")
-CHARTED = ("test/acc", "test/f1", "test/ndcg@10", "test/recall@10")
+            "test/mrr@10", "test/fid", "test/kid", "test/cas_acc", "test/cas_f1", "test/real_acc")
+CHARTED = ("test/acc", "test/f1", "test/ndcg@10", "test/recall@10", "test/fid", "test/cas_acc")
 STATUSES = ("ok", "failed", "interrupted", "running", "missing")
 
 

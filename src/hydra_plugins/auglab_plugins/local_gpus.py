@@ -39,6 +39,8 @@ class LocalGpusLauncher(JoblibLauncher):
                  ", ".join(s.describe() for s in slots))
         self.joblib["n_jobs"] = len(slots)
         sweep_console.begin(sweep_dir, total=len(job_overrides))
+        # each job prints its own start line; joblib's launcher would list every job's overrides up front
+        logging.getLogger("hydra_plugins.hydra_joblib_launcher._core").setLevel(logging.WARNING)
         task = self.task_function
         self.task_function = PinnedTask(task, slots, sweep_dir / ".slots")
         try:
