@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,7 +163,7 @@ class GeneratedImages:
             trainer.fit(net, train_dataloaders=loader)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")  # DDP ranks train the same generator at once
             torch.save(net.state_dict(), tmp)
             tmp.replace(path)
         self.used = {"generator": str(path) if path else None, "trained_here": True}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def feature_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: 
     net = train_classifier(images, labels, num_classes, recipe)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # DDP ranks may write the same file at once
         torch.save(net.state_dict(), tmp)
         tmp.replace(path)
     return net, path, False
