@@ -85,6 +85,14 @@ class CDCGAN(ImageGenerator):
         net = self.generator_ema if self.generator_ema is not None else self.generator
         return (net(noise, labels) + 1) / 2  # [-1, 1] -> [0, 1]
 
+    def setup(self, stage: str) -> None:
+        """Under DDP, each of the two backward passes leaves the other net's parameters unused, which DDP
+        refuses unless told; Lightning wraps the model after this hook, with these keyword arguments."""
+        from lightning.pytorch.strategies import DDPStrategy
+
+        if isinstance(self.trainer.strategy, DDPStrategy):
+            self.trainer.strategy._ddp_kwargs["find_unused_parameters"] = True
+
     def configure_optimizers(self) -> Any:
         return [self.optimizer_factory(params=self.discriminator.parameters()),
                 self.optimizer_factory(params=self.generator.parameters())]
