@@ -19,6 +19,7 @@ ALL_OPTIONS = [(g, o) for g in groups() for o in options(g)]
 IMAGE_STRATEGIES = ["none", "flip_crop", "randaugment", "trivialaugment", "augmix", "autoaugment",
                     "random_erasing", "mixup", "cutmix", "device_flip_crop", "device_erase_jitter", "cgan_samples",
                     "cvae_samples", "cgan_mixup"]
+GENERATIVE_STRATEGIES = ["cgan_samples", "cvae_samples", "cgan_mixup"]
 
 
 def test_groups_are_the_documented_ones():
@@ -95,9 +96,11 @@ def test_experiment_declares_its_sweep_over_image_strategies(tmp_path):
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
         cfg = compose("train", overrides=["experiment=fashion_lowdata"], return_hydra_config=True)
+        generative = compose("train", overrides=["experiment=fashion_generative"], return_hydra_config=True)
     swept = cfg.hydra.sweeper.params.augment.split(",")
-    assert sorted(swept) == sorted(IMAGE_STRATEGIES)
+    assert sorted(swept) == sorted(set(IMAGE_STRATEGIES) - set(GENERATIVE_STRATEGIES))  # every classical one
     assert cfg.data.train_per_class == 100
+    assert set(generative.hydra.sweeper.params.augment.split(",")) == {"none", "mixup", *GENERATIVE_STRATEGIES}
 
 
 @pytest.mark.parametrize("bad", ["augment=rand_augment", "data=cifar", "trainer=tpu", "augment=none,flipcrop"])
