@@ -13,22 +13,12 @@ import time
 
 import lightning as L
 import torch
+from framework_overhead import EpochTimer  # benchmarks/ is the script's folder, so its sibling imports
 
 from auglab.data.images import FashionMNISTDataModule
 from auglab.metrics.generative import Recipe, dataset_tensors, train_classifier
 from auglab.models.cdcgan import CDCGAN
 from auglab.models.cvae import CVAE
-
-
-class EpochTimer(L.Callback):
-    def __init__(self) -> None:
-        self.times: list[float] = []
-
-    def on_train_epoch_start(self, trainer, module) -> None:
-        self.start = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer, module) -> None:
-        self.times.append(time.perf_counter() - self.start)
 
 
 def epoch_time(model: L.LightningModule, dm: FashionMNISTDataModule, epochs: int) -> float:
