@@ -53,8 +53,8 @@ class GeneratedImages:
 
     uses_cache_dir = True  # AugmentationStrategy hands it the run's cache folder
 
-    def __init__(self, *, generator: str = "cdcgan", generator_ckpt: str | None = None, epochs: int = 30,
-                 batch_size: int = 64, ratio: float = 1.0, class_balance: bool = False,
+    def __init__(self, *, generator: str = "cdcgan", generator_ckpt: str | None = None, epochs: int = 150,
+                 batch_size: int = 32, ratio: float = 1.0, class_balance: bool = False,
                  min_confidence: float | None = None, model: dict[str, Any] | None = None, seed: int = 0) -> None:
         if generator not in ("cdcgan", "cvae"):
             raise AuglabError(f"augment: generator={generator!r} is not an image generator; choose cdcgan or cvae")
