@@ -156,3 +156,17 @@ def test_cdcgan_trains_and_tests_under_ddp_cpu(tmp_path):
     assert json.loads((run / "provenance.json").read_text())["world_size"] == 2
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
     assert ckpt["global_step"] == 2 * 2 * 1  # 100 images over 2 ranks at batch 64: 1 batch per epoch each
+
+
+def test_the_feature_classifier_is_cached_per_train_split(tmp_path):
+    from auglab.metrics.generative import Recipe, feature_classifier
+
+    gen = torch.Generator().manual_seed(0)
+    images, labels = torch.rand(40, 1, 28, 28, generator=gen), torch.arange(40) % 4
+    recipe = Recipe(steps=2, batch_size=8, width=4)
+    _, first, cached = feature_classifier(images, labels, 4, cache_dir=tmp_path, recipe=recipe)
+    _, again, cached_again = feature_classifier(images, labels, 4, cache_dir=tmp_path, recipe=recipe)
+    assert (cached, cached_again) == (False, True) and again == first
+    # a smaller split of the same data (another data.train_per_class or seed) is a different classifier
+    _, smaller, cached_smaller = feature_classifier(images[:20], labels[:20], 4, cache_dir=tmp_path, recipe=recipe)
+    assert smaller != first and not cached_smaller

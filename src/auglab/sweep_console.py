@@ -110,6 +110,8 @@ def quiet_job_console() -> None:
     """
     # torch renamed a class Lightning still checks for: one deprecation line per job, nothing to act on
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    # metrics are logged once per epoch (models/base.py), so a short epoch loses nothing to this interval
+    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval")
     for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
         lightning_log = logging.getLogger(name)
         for handler in list(lightning_log.handlers):

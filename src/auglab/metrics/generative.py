@@ -3,14 +3,14 @@ real train split, and the Classification Accuracy Score (Ravuri & Vinyals 2019).
 
 The feature classifier is auglab's SmallCNN (width 32), trained with a fixed recipe on the real train
 split; its features are the 128 pooled activations before the linear head. It is cached under
-``<cache_dir>/feature_classifier/<sha>.pt``, keyed by the data's hash and the recipe, so every
-generator of a study is measured in the same space and no run trains it twice. CAS trains the same
+``<cache_dir>/feature_classifier/<sha>.pt``, keyed by a hash of that train split (images and labels)
+and the recipe, so generators trained on the same split are measured in the same space and no run
+trains it twice; another split (size, seed) gets its own. CAS trains the same
 network on generated images only and tests it on the real test split, beside the real-data score.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassF1Score
 
+from auglab.fingerprint import fingerprint
 from auglab.models.backbones import SmallCNN
 
 
@@ -82,11 +83,10 @@ class ClassifierFeatures(nn.Module):
         return self.features(x.float())
 
 
-def feature_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int, *, data_hash: str,
+def feature_classifier(images: torch.Tensor, labels: torch.Tensor, num_classes: int, *,
                        cache_dir: Path | None, recipe: Recipe) -> tuple[SmallCNN, Path | None, bool]:
     """(the classifier trained on the real train split, its cache file, whether it came from there)."""
-    key = hashlib.sha256(json.dumps({"data": data_hash, "recipe": asdict(recipe), "classes": num_classes,
-                                     "shape": list(images.shape[1:])}, sort_keys=True).encode()).hexdigest()
+    key = fingerprint(json.dumps({"recipe": asdict(recipe), "classes": num_classes}, sort_keys=True), images, labels)
     path = Path(cache_dir) / "feature_classifier" / f"{key[:16]}.pt" if cache_dir else None
     net = SmallCNN(in_channels=images.shape[1], num_classes=num_classes, width=recipe.width, dropout=0.0)
     if path is not None and path.exists():

@@ -9,6 +9,7 @@ Every draw is seeded, so ``auglab-eval`` on the checkpoint gives the same number
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,13 +40,15 @@ class GeneratorEvaluation:
         self.train_x, self.train_y = dataset_tensors(datamodule.train_set)
         self.test_x, self.test_y = dataset_tensors(datamodule.test_set)
         self.classifier, self.classifier_file, self.cached = feature_classifier(
-            self.train_x, self.train_y, self.num_classes, data_hash=datamodule.data_hash, cache_dir=cache_dir,
+            self.train_x, self.train_y, self.num_classes, cache_dir=cache_dir,
             recipe=self.recipe)
         features = ClassifierFeatures(self.classifier)
         # normalize=True: images arrive as floats in [0, 1]; the metrics are kept off the LightningModule
         # so the feature network never lands in the generator's checkpoint
         self.fid = FrechetInceptionDistance(feature=features, normalize=True).to(model.device)
-        self.kid = KernelInceptionDistance(feature=features, normalize=True).to(model.device)
+        with warnings.catch_warnings():  # "saves all features": 128 floats per image here, a few MB
+            warnings.filterwarnings("ignore", message=".*will save all extracted features")
+            self.kid = KernelInceptionDistance(feature=features, normalize=True).to(model.device)
 
     def update(self, real: torch.Tensor, fake: torch.Tensor) -> None:
         """One test batch: real images and generated ones of the same classes, ``[B, C, H, W]`` in [0, 1]."""
