@@ -54,7 +54,7 @@ class CDCGAN(ImageGenerator):
         num_classes: int,
         in_channels: int,
         image_size: int,
-        width: int = 64,
+        width: int = 32,
         label_dim: int = 50,
         label_smoothing: float = 0.0,
         spectral_norm: bool = False,
