@@ -41,6 +41,7 @@ def main() -> None:
     dm = FashionMNISTDataModule(train_per_class=args.per_class, batch_size=args.batch_size)
     dm.setup()
     kwargs = {k: v for k, v in dm.model_kwargs().items() if k not in ("mean", "std")}
+    kwargs["sample_every_n_epochs"] = 0  # no grids: they would land in samples/ of the current folder
     models = {"cdcgan": CDCGAN(**kwargs, optimizer=functools.partial(torch.optim.Adam, lr=2e-4)),
               "cvae": CVAE(**kwargs, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))}
     n = dm.split_sizes["train"]

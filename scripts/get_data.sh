@@ -1,38 +1,55 @@
 #!/usr/bin/env bash
-# Install the embedded default data set, Fashion-MNIST: Debian's package where apt works, else a
-# download into data/fashion-mnist, else a message saying exactly what to do.
+# Install the embedded default data: Fashion-MNIST (images), WordNet 3.0 (EDA synonyms) and the Amazon
+# fine-food reviews (text) from Debian's packages where apt works; Fashion-MNIST can also be downloaded
+# into data/fashion-mnist. Anything still missing ends with a message saying exactly what to do.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-debian=/usr/share/datasets/fashion-mnist
+fmnist=/usr/share/datasets/fashion-mnist
 local_dir=data/fashion-mnist
-has_files() { [ -f "$1/train-images-idx3-ubyte.gz" ] && [ -f "$1/t10k-labels-idx1-ubyte.gz" ]; }
+has_fmnist() { [ -f "$1/train-images-idx3-ubyte.gz" ] && [ -f "$1/t10k-labels-idx1-ubyte.gz" ]; }
+has_wordnet() { [ -f "${AUGLAB_WORDNET_DIR:-/usr/share/wordnet}/data.noun" ] && [ -f "${AUGLAB_WORDNET_DIR:-/usr/share/wordnet}/index.sense" ]; }
+has_fine_foods() { [ -f /usr/lib/R/site-library/modeldata/data/Rdata.rdx ]; }
 
-if has_files "$debian" || has_files "$local_dir"; then
-  exit 0
-fi
+missing=()
+has_fmnist "$fmnist" || has_fmnist "$local_dir" || missing+=(dataset-fashion-mnist)
+has_wordnet || missing+=(wordnet-base wordnet-sense-index)
+has_fine_foods || missing+=(r-cran-modeldata)
+[ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null 2>&1; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo -n"
   if [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; then
-    echo "data: installing Debian package dataset-fashion-mnist"
-    if ! $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; then
-      $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1
+    echo "data: installing Debian packages ${missing[*]}"
+    if ! $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+      $sudo apt-get update -q >/dev/null 2>&1 &&
+        $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1
     fi
-    has_files "$debian" && exit 0
   fi
 fi
 
-echo "data: trying a download into $local_dir"
-if .venv/bin/python -m auglab.data.sources.fashion_mnist --download "$local_dir" && has_files "$local_dir"; then
-  exit 0
-fi
-
-cat >&2 <<MSG
+status=0
+if ! has_fmnist "$fmnist" && ! has_fmnist "$local_dir"; then
+  echo "data: trying a download of Fashion-MNIST into $local_dir"
+  if ! .venv/bin/python -m auglab.data.sources.fashion_mnist --download "$local_dir" || ! has_fmnist "$local_dir"; then
+    cat >&2 <<MSG
 data: Fashion-MNIST is not installed and could not be fetched. Do one of:
-  - as root: apt-get install dataset-fashion-mnist        (files land in $debian)
+  - as root: apt-get install dataset-fashion-mnist        (files land in $fmnist)
   - copy the four *-ubyte.gz files of Fashion-MNIST into $local_dir/
   - run with data.root=/path/to/the/files
 MSG
-exit 1
+    status=1
+  fi
+fi
+if ! has_wordnet; then
+  echo "data: WordNet is missing (EDA's synonyms): as root, apt-get install wordnet-base wordnet-sense-index," \
+       "or set AUGLAB_WORDNET_DIR to a WordNet 3.0 dict folder" >&2
+  status=1
+fi
+if ! has_fine_foods; then
+  echo "data: the fine-food reviews are missing: as root, apt-get install r-cran-modeldata," \
+       "or run with data.root=<a modeldata/data folder>" >&2
+  status=1
+fi
+exit $status

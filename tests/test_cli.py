@@ -24,7 +24,7 @@ def assert_one_line_error(proc, *fragments: str) -> None:
     ("args", "fragments"),
     [
         (["augment=rand_augment"], ["unknown augment=rand_augment; choose one of:", "randaugment"]),
-        (["data=cifar10"], ["unknown data=cifar10; choose one of: fashion_mnist, image_folder"]),
+        (["data=cifar10"], ["unknown data=cifar10; choose one of: eda_benchmark, fashion_mnist, fine_food_reviews"]),
         (["logger=mlfow"], ["unknown logger=mlfow", "wandb"]),
         (["-m", "seed=0,1", "trainr.max_epochs=1"], ["Could not override 'trainr.max_epochs'. To append"]),
         (["data=image_folder"], ["data.path is not set; point data.path at a folder"]),
@@ -131,6 +131,7 @@ def test_eval_refuses_data_that_differs_from_the_runs(image_folder, tmp_path):
     assert forced.returncode == 0 and "evaluating on other data than the run's" in forced.stdout + forced.stderr
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_ddp_cpu_sweep_runs_each_job_once_in_two_processes(tmp_path):
     sweep = tmp_path / "sweep"
     proc = run_cli(["train", "-m", *FAST, "trainer=ddp_cpu", "augment=none,device_flip_crop",

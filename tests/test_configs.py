@@ -29,7 +29,7 @@ def test_groups_are_the_documented_ones():
 
 @pytest.mark.parametrize(("group", "option"), ALL_OPTIONS, ids=[f"{g}={o}" for g, o in ALL_OPTIONS])
 def test_every_option_composes(group, option, tmp_path):
-    extra = ["data.path=/tmp/x"] if option in ("image_folder", "interactions") else []
+    extra = ["data.path=/tmp/x"] if option in ("image_folder", "interactions", "text_file") else []
     cfg = compose_cfg([f"{group}={option}", *extra], tmp_path)
     node = cfg if group in ("experiment", "debug", "hparams_search") else cfg[group]
     assert node is not None
@@ -71,6 +71,19 @@ def test_sequence_strategies_are_all_there_and_build(tmp_path):
         assert not strategy.sample and not strategy.batch  # sequences augment offline or on the device
     cfg = compose_cfg(["augment=seq_crop_mask_reorder", "augment.device.one_of.transforms.mask.gamma=0.5"], tmp_path)
     assert AugmentationStrategy.from_config(cfg.augment).device["one_of"].transforms[1].gamma == 0.5
+
+
+TEXT_STRATEGIES = ["none", "eda", "eda_sr", "eda_ri", "eda_rs", "eda_rd", "eda_sample", "typo"]
+
+
+def test_text_strategies_are_all_there_and_build(tmp_path):
+    assert strategies_for("text") == sorted(TEXT_STRATEGIES)
+    for name in TEXT_STRATEGIES[1:]:
+        strategy = AugmentationStrategy.from_config(compose_cfg([f"augment={name}"], tmp_path).augment)
+        assert strategy.kinds == ("text",) and strategy.name == name
+    single = AugmentationStrategy.from_config(compose_cfg(["augment=eda_ri", "augment.offline.eda.n_aug=16"],
+                                                          tmp_path).augment).offline["eda"]
+    assert single.n_aug == 16 and single.alphas == {"alpha_sr": 0, "alpha_ri": 0.1, "alpha_rs": 0, "alpha_rd": 0}
 
 
 def test_strategy_parameters_override_from_the_command_line(tmp_path):

@@ -84,6 +84,7 @@ def _run(tmp_path: Path, name: str, *args: str) -> Path:
     return out
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_cdcgan_steps_both_optimizers_writes_grids_and_resumes_exactly(tmp_path):
     full = _run(tmp_path, "full", "model=cdcgan", "model.width=8", "trainer.max_epochs=2")
     ckpt = torch.load(full / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")

@@ -91,6 +91,7 @@ def test_pinning_hides_other_gpus_and_sets_threads(monkeypatch):
             monkeypatch.delenv(var, raising=False)
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_two_jobs_at_once_overlap_a_failure_stays_in_its_job_and_a_rerun_skips(tmp_path):
     sweep = tmp_path / "sweep"
     args = ["train", "-m", *FAST, "seed=0,1,2", "model.optimizer.lr=0.003,-1", "hydra/launcher=local_gpus",

@@ -23,6 +23,7 @@ def _json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_every_sequence_strategy_trains_both_models_and_the_report_ranks_them(tmp_path):
     sweep = tmp_path / "sweep"
     strategies = ",".join(SEQUENCE_STRATEGIES)
@@ -48,6 +49,7 @@ def test_every_sequence_strategy_trains_both_models_and_the_report_ranks_them(tm
     assert RANKING <= _json(tmp_path / "sasrec" / "metrics.json").keys()
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_same_seed_same_metrics_and_eval_is_exact_in_one_and_two_processes(tmp_path):
     runs = []
     for name in ("a", "b"):

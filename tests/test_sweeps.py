@@ -66,6 +66,7 @@ def _processes_mentioning(text: str) -> list[int]:
     return pids
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_extending_a_sweep_in_place_runs_exactly_the_new_jobs(tmp_path):
     sweep = tmp_path / "sweep"
     first = run_cli(["train", "-m", *FAST, "augment=none,cutmix", f"hydra.sweep.dir={sweep}"], tmp_path)
@@ -117,6 +118,7 @@ def _kill_after_first_checkpoint(args: list[str], cwd: Path, sweep: Path, sig: i
     return proc
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 @pytest.mark.parametrize("job", [RESUMABLE, RESUMABLE_SEQUENCE], ids=["image", "sequence"])
 def test_kill_9_then_the_same_command_equals_an_uninterrupted_run(job, tmp_path):
     clean = run_cli(["train", "-m", *job, f"hydra.sweep.dir={tmp_path / 'clean'}"], tmp_path)
@@ -137,6 +139,7 @@ def test_kill_9_then_the_same_command_equals_an_uninterrupted_run(job, tmp_path)
     assert _json(job / "metrics.json") == expected  # every metric, bit for bit
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_sigterm_records_interrupted_and_the_rerun_resumes(tmp_path):
     sweep = tmp_path / "sweep"
     args = ["-m", *RESUMABLE, f"hydra.sweep.dir={sweep}"]
@@ -150,6 +153,7 @@ def test_sigterm_records_interrupted_and_the_rerun_resumes(tmp_path):
     assert _json(job / "run.json")["status"] == "ok"
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_ddp_kill_9_resumes_every_rank_from_the_same_checkpoint(tmp_path):
     args = [*RESUMABLE, "trainer=ddp_cpu", "trainer.max_epochs=3"]
     clean = run_cli(["train", "-m", *args, f"hydra.sweep.dir={tmp_path / 'clean'}"], tmp_path, timeout=400)
@@ -173,6 +177,7 @@ def test_ddp_kill_9_resumes_every_rank_from_the_same_checkpoint(tmp_path):
     assert _json(job / "metrics.json") == expected
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_ddp_sweep_survives_a_nan_job_and_a_killed_rank_and_leaves_no_process(tmp_path):
     sweep = tmp_path / "sweep"
     args = ["-m", *FAST, "trainer=ddp_cpu", "trainer.max_epochs=3", "model.optimizer.lr=1e9,0.003", "seed=0,1",

@@ -85,6 +85,7 @@ def _logged(run_dir: Path, run: dict, prefix: str) -> Path:
     return run_dir / "files" / name
 
 
+@pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
 def test_sweep_runs_carry_group_by_keys_and_pictures_and_the_report_joins_their_group(tmp_path):
     sweep = tmp_path / "wb_sweep"
     proc = run_cli(["train", "-m", *FAST, "seed=0,1", "augment=cutmix", "data.train_per_class=8", "logger=many",

@@ -88,3 +88,18 @@ def sequence_rows(x: torch.Tensor, y: torch.Tensor, mask_item: int | None, strat
     ax.set_title(_title(strategy), fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def text_table(texts: list[str], y: torch.Tensor, class_names: list[str], strategy: str, width: int = 110) -> Figure:
+    """Texts (decoded from the batch's token ids, so truncation and edits show) with their labels."""
+    lines = [f"[{_label(label.cpu(), class_names)}] {text[:width] + ('...' if len(text) > width else '')}"
+             for text, label in zip(texts, y, strict=True)]
+    fig = Figure(figsize=(9, 0.32 * len(lines) + 0.8))
+    ax = fig.subplots()
+    ax.axis("off")
+    for row, line in enumerate(lines):
+        ax.text(0, 1 - (row + 0.5) / len(lines), line, fontsize=7, family="monospace", va="center",
+                transform=ax.transAxes)
+    ax.set_title(_title(strategy), fontsize=9)
+    fig.tight_layout()
+    return fig
