@@ -5,8 +5,9 @@ same WordNet files, in one run.
     .venv/bin/python benchmarks/text_eda.py [--sentences 2000] [--eda-py PATH]
 
 The peers are installed into a scratch folder (``benchmarks/.scratch/``), never into the project:
-nlpaug with ``pip install --no-deps --target``; ``eda.py`` downloaded from the paper's repository at a
-pinned commit, or taken from ``--eda-py`` (e.g. ``git -C <clone> show 04ab29c:code/eda.py > eda.py``).
+nlpaug (and gdown, which it imports) with ``pip install --no-deps --target``; ``eda.py`` downloaded
+from the paper's repository at a pinned commit, or taken from ``--eda-py``
+(e.g. ``git -C <clone> show 04ab29c:code/eda.py > eda.py``).
 
 Same work on each side: three augmented sentences per input, one by synonym replacement, one by random
 swap, one by random deletion, each at 10% of the words (nlpaug has no WordNet insertion, so EDA's is
@@ -49,9 +50,9 @@ def nltk_wordnet_for_peers() -> None:
 
 def install_peers(eda_py: str | None) -> None:
     target = SCRATCH / "site"
-    if not (target / "nlpaug").is_dir():
+    if not (target / "gdown").is_dir():  # nlpaug imports gdown (and it bs4) at import time
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-                        "nlpaug==1.1.11"], check=True)
+                        "nlpaug==1.1.11", "gdown==5.2.0", "beautifulsoup4", "soupsieve"], check=True)
     if eda_py:
         shutil.copy(eda_py, SCRATCH / "eda.py")
     elif not (SCRATCH / "eda.py").is_file():

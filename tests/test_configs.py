@@ -73,7 +73,8 @@ def test_sequence_strategies_are_all_there_and_build(tmp_path):
     assert AugmentationStrategy.from_config(cfg.augment).device["one_of"].transforms[1].gamma == 0.5
 
 
-TEXT_STRATEGIES = ["none", "eda", "eda_sr", "eda_ri", "eda_rs", "eda_rd", "eda_sample", "typo"]
+TEXT_STRATEGIES = ["none", "eda", "eda_sr", "eda_ri", "eda_rs", "eda_rd", "eda_sample", "typo", "token_dropout",
+                   "embedding_noise", "embedding_substitution"]
 
 
 def test_text_strategies_are_all_there_and_build(tmp_path):

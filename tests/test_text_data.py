@@ -60,7 +60,8 @@ def test_eda_splits_have_the_papers_sizes_and_classes():
 def test_the_collate_tokenises_a_batch_once_and_one_hots_train_labels(tmp_path):
     dm = text_file(write_csv(tmp_path / "r.csv"), max_length=6)
     x, y = next(iter(dm.train_dataloader()))
-    assert set(x) == {"input_ids", "attention_mask"} and x["input_ids"].shape == x["attention_mask"].shape
+    assert set(x) == {"input_ids", "attention_mask", "special_tokens_mask"}
+    assert x["input_ids"].shape == x["attention_mask"].shape == x["special_tokens_mask"].shape
     assert x["input_ids"].shape[0] == 4 and x["input_ids"].shape[1] <= 6  # truncated at max_length
     assert y.shape == (4, 2) and torch.allclose(y.sum(1), torch.ones(4))
     _, y_eval = next(iter(dm.val_dataloader()))

@@ -70,7 +70,8 @@ def test_every_text_strategy_trains_in_one_sweep_and_the_report_compares_them(tm
     plain = train_sizes["none"]
     for name in ("eda", "eda_sr", "eda_ri", "eda_rs", "eda_rd"):  # offline: n_aug=4 copies beside each original
         assert train_sizes[name] == 5 * plain, (name, train_sizes)
-    assert train_sizes["typo"] == train_sizes["eda_sample"] == plain  # sample stage: edits, no copies
+    for name in ("typo", "eda_sample", "token_dropout", "embedding_noise", "embedding_substitution"):
+        assert train_sizes[name] == plain, (name, train_sizes)  # sample and device stages: edits, no copies
     rep = run_cli(["report", str(sweep)], tmp_path)
     assert rep.returncode == 0, rep.stderr
     assert "### test/f1" in rep.stdout and "| eda_rd | 1 | 0 |" in rep.stdout

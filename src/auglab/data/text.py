@@ -57,8 +57,9 @@ class TokenizeCollate:
     def __call__(self, items: list[tuple[str, torch.Tensor]]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         texts, labels = zip(*items, strict=True)
         enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
-                             return_tensors="pt")
-        x = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}  # [B, L] each
+                             return_special_tokens_mask=True, return_tensors="pt")
+        # [B, L] each; the special-tokens mask tells device-stage edits which tokens to leave alone
+        x = {key: enc[key] for key in ("input_ids", "attention_mask", "special_tokens_mask")}
         y = torch.stack(labels)
         if self.strategy is None:
             return x, y
@@ -90,6 +91,10 @@ class TextDataModule(ClassificationDataModule):
             raise AuglabError(f"data.max_length={self.max_length} is larger than {self.tokenizer_name} allows "
                               f"({limit} positions); set data.max_length<={limit}")
         self.tokenizer = hf_checkpoint.load_tokenizer(self.tokenizer_name)
+        for stage in (self.augment.offline, self.augment.sample, self.augment.batch, self.augment.device):
+            for transform in stage.values():  # e.g. token dropout needs [UNK]'s id, substitution the embeddings
+                if getattr(transform, "uses_tokenizer", False):
+                    transform.bind(self.tokenizer, self.tokenizer_name, self.augment.cache_dir)
 
     def labelled(self, texts: list[str], labels: list[str], classes: list[str]) -> Examples:
         index = {name: i for i, name in enumerate(classes)}
@@ -111,7 +116,9 @@ class TextDataModule(ClassificationDataModule):
         from auglab.data.previews import text_table
 
         x, y = batch
-        texts = self.tokenizer.batch_decode(x["input_ids"][:count], skip_special_tokens=True)
+        # special tokens stay visible ([UNK] from token dropout); padding does not
+        texts = [self.tokenizer.decode(ids[mask.bool()]) for ids, mask in
+                 zip(x["input_ids"][:count], x["attention_mask"][:count], strict=True)]
         return text_table(texts, y[:count], self.classes, self.augment.name)
 
     def split_from_tables(self, train: tuple[list[str], list[str]], test: tuple[list[str], list[str]] | None,

@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,19 +92,31 @@ def load_config(checkpoint: str) -> Any:
         raise _failed(checkpoint, err) from err
 
 
-def load_encoder(checkpoint: str, **kwargs: Any) -> Any:
-    """The encoder with a fresh sequence-classification head (``num_labels`` in ``kwargs``)."""
-    from transformers import AutoModelForSequenceClassification
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No weight-loading progress bar and no "some weights are newly initialised" notice (the new
+    classification head, as intended): runs and sweeps print their own lines."""
     from transformers.utils import logging as hf_logging
 
     verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "some weights are newly initialised": the head, as intended
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
-        return AutoModelForSequenceClassification.from_pretrained(resolve(checkpoint), **kwargs)
-    except (OSError, ValueError) as err:
-        raise _failed(checkpoint, err) from err
+        yield
     finally:
         hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+
+
+def load_encoder(checkpoint: str, **kwargs: Any) -> Any:
+    """The encoder with a fresh sequence-classification head (``num_labels`` in ``kwargs``)."""
+    from transformers import AutoModelForSequenceClassification
+
+    try:
+        with _quiet_loading():
+            return AutoModelForSequenceClassification.from_pretrained(resolve(checkpoint), **kwargs)
+    except (OSError, ValueError) as err:
+        raise _failed(checkpoint, err) from err
 
 
 def input_embeddings(checkpoint: str) -> Any:
@@ -110,7 +124,8 @@ def input_embeddings(checkpoint: str) -> Any:
     from transformers import AutoModel
 
     try:
-        model = AutoModel.from_pretrained(resolve(checkpoint))
+        with _quiet_loading():
+            model = AutoModel.from_pretrained(resolve(checkpoint))
     except (OSError, ValueError) as err:
         raise _failed(checkpoint, err) from err
     return model.get_input_embeddings().weight.detach().clone()

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from auglab.augment.text_device import add_embedding_noise
 from auglab.models import hf_checkpoint
 from auglab.models.classifier import Classifier
 
@@ -50,7 +51,11 @@ class BertClassifier(Classifier):
             module.requires_grad_(False)
 
     def forward(self, x: TextBatch) -> torch.Tensor:  # -> logits [B, K]
-        return self.encoder(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).logits
+        if "embedding_noise" not in x:
+            return self.encoder(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).logits
+        words = self.encoder.get_input_embeddings()  # noise on the word embeddings, before positions and LayerNorm
+        embeds = add_embedding_noise(words(x["input_ids"]), x, words.weight)  # [B, L, D]
+        return self.encoder(inputs_embeds=embeds, attention_mask=x["attention_mask"]).logits
 
     def configure_optimizers(self) -> Any:
         from transformers import get_linear_schedule_with_warmup
@@ -95,7 +100,8 @@ class SmallTextClassifier(Classifier):
 
     def forward(self, x: TextBatch) -> torch.Tensor:  # -> logits [B, K]
         mask = x["attention_mask"].bool()  # [B, L]
-        return self.head(self.body(self.embed(x["input_ids"]), mask))
+        embeds = add_embedding_noise(self.embed(x["input_ids"]), x, self.embed.embed.weight)  # [B, L, D]
+        return self.head(self.body(embeds, mask))
 
 
 class CNNBody(nn.Module):
