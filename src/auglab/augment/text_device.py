@@ -16,18 +16,12 @@ from typing import Any
 
 import torch
 
+from auglab.augment.option_checks import check_count, check_fraction
 from auglab.errors import AuglabError
 from auglab.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 TextBatch = dict[str, torch.Tensor]
-
-
-def _fraction(where: str, value: float, *, above_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (0 < value if above_zero else 0 <= value) \
-            or value > 1:
-        raise AuglabError(f"{where}={value!r} is invalid: it must be a number in {'(0' if above_zero else '[0'}, 1]")
-    return float(value)
 
 
 def editable(x: TextBatch, p: float) -> torch.Tensor:
@@ -44,8 +38,8 @@ class TokenDropout:
     uses_tokenizer = True
 
     def __init__(self, *, rate: float = 0.1, p: float = 1.0, replace_with: str = "unk") -> None:
-        self.rate = _fraction("augment.device.token_dropout.rate", rate, above_zero=True)
-        self.p = _fraction("augment.device.token_dropout.p", p)
+        self.rate = check_fraction("augment.device.token_dropout.rate", rate, above_zero=True)
+        self.p = check_fraction("augment.device.token_dropout.p", p)
         if replace_with not in ("unk", "mask"):
             raise AuglabError(f"augment.device.token_dropout.replace_with={replace_with!r}: choose unk or mask")
         self.replace_with, self.replace_id = replace_with, None
@@ -70,7 +64,7 @@ class EmbeddingNoise:
     def __init__(self, *, sigma: float = 0.1, p: float = 1.0) -> None:
         if isinstance(sigma, bool) or not isinstance(sigma, int | float) or sigma <= 0:
             raise AuglabError(f"augment.device.embedding_noise.sigma={sigma!r} is invalid: it must be a number > 0")
-        self.sigma, self.p = float(sigma), _fraction("augment.device.embedding_noise.p", p)
+        self.sigma, self.p = float(sigma), check_fraction("augment.device.embedding_noise.p", p)
 
     def __call__(self, x: TextBatch, y: torch.Tensor) -> tuple[TextBatch, torch.Tensor]:
         ids = x["input_ids"]
@@ -125,11 +119,10 @@ class EmbeddingSubstitution:
     uses_tokenizer = True
 
     def __init__(self, *, rate: float = 0.1, k: int = 10, p: float = 1.0) -> None:
-        self.rate = _fraction("augment.device.embedding_substitution.rate", rate, above_zero=True)
-        self.p = _fraction("augment.device.embedding_substitution.p", p)
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise AuglabError(f"augment.device.embedding_substitution.k={k!r} is invalid: it must be an integer >= 1")
-        self.k, self.table, self.continues = k, None, None
+        self.rate = check_fraction("augment.device.embedding_substitution.rate", rate, above_zero=True)
+        self.p = check_fraction("augment.device.embedding_substitution.p", p)
+        self.k = check_count("augment.device.embedding_substitution.k", k)
+        self.table, self.continues = None, None
 
     def bind(self, tokenizer: Any, checkpoint: str, cache_dir: Path | None) -> None:
         from auglab.models import hf_checkpoint

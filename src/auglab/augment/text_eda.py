@@ -18,6 +18,7 @@ from collections.abc import Callable
 import torch
 from tqdm import tqdm
 
+from auglab.augment.option_checks import check_count, check_fraction
 from auglab.augment.wordnet import synonyms
 from auglab.errors import AuglabError
 
@@ -130,21 +131,7 @@ def eda(sentence: str, *, alpha_sr: float, alpha_ri: float, alpha_rs: float, alp
     return out
 
 
-# --- option checks and stage plumbing shared with text_typo -----------------------------------------------
-def check_fraction(where: str, value: object) -> float:
-    """``value`` as a float in [0, 1]; else an AuglabError naming the option ``where``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise AuglabError(f"{where}={value!r} is invalid: it must be a number in [0, 1]")
-    return float(value)
-
-
-def check_count(where: str, value: object) -> int:
-    """``value`` as an int >= 1; else an AuglabError naming the option ``where``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise AuglabError(f"{where}={value!r} is invalid: it must be an integer >= 1")
-    return value
-
-
+# --- stage plumbing shared with text_typo -------------------------------------------------------------
 def torch_seeded_rng() -> random.Random:
     """A Python RNG seeded from one 63-bit draw of torch's global RNG, so that Lightning's seeding, its
     resume and the DataLoader's per-worker seeds govern the sample-stage edits."""

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 
 import torch
 
-from auglab.augment.text_eda import check_count, check_fraction, expand_offline, torch_seeded_rng
+from auglab.augment.option_checks import check_count, check_fraction
+from auglab.augment.text_eda import expand_offline, torch_seeded_rng
 from auglab.errors import AuglabError
 
 OPS = ("keyboard", "swap", "drop")
