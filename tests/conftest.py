@@ -43,6 +43,24 @@ def run_cli(args: list[str], cwd: Path, timeout: int = 300, **env: str) -> subpr
                           capture_output=True, text=True, timeout=timeout)
 
 
+def assert_eval_reproduces(ckpt: Path, expected: dict, tmp_path: Path, *, approx: tuple[str, ...] = ("test/loss",),
+                           rel: float = 1e-5) -> Path:
+    """``auglab-eval`` of ``ckpt`` in one process (cpu) and two (ddp_cpu) gives the ``expected`` test metrics:
+    counts exactly (no example seen twice or left out), metrics starting with ``approx`` (float sums in
+    another order) to ``rel``. Returns the two-process eval folder."""
+    import json
+
+    for trainer in ("cpu", "ddp_cpu"):
+        folder = tmp_path / f"eval_{trainer}"
+        proc = run_cli(["evaluate", f"ckpt_path={ckpt}", f"trainer={trainer}", f"hydra.run.dir={folder}"], tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got = json.loads((folder / "metrics.json").read_text())
+        assert got.keys() == expected.keys()
+        for name, value in expected.items():
+            assert got[name] == (pytest.approx(value, rel=rel) if name.startswith(approx) else value), (trainer, name)
+    return folder
+
+
 def make_image_folder(root: Path, counts: dict[str, int], *, seed: int = 0, size: tuple[int, int] = (40, 30)) -> Path:
     """Class folders of PNG/JPEG images, mixed grey and colour, each class with its own mean colour."""
     rng = np.random.default_rng(seed)

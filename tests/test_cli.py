@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_image_folder, run_cli
+from tests.conftest import assert_eval_reproduces, make_image_folder, run_cli
 
 FAST = ["debug=fast", "trainer=cpu", "callbacks.progress.refresh_rate=0"]
 
@@ -102,19 +102,9 @@ def test_eval_reproduces_test_metrics_in_one_and_two_processes(image_folder, tmp
                      f"hydra.run.dir={run}"], tmp_path)
     assert train.returncode == 0, train.stderr[-3000:]
     expected = {k: v for k, v in _metrics(run).items() if k.startswith("test/")}  # eval has no val/ pass
-    ckpt = run / "checkpoints" / "best.ckpt"
-    for trainer, folder in (("cpu", tmp_path / "eval1"), ("ddp_cpu", tmp_path / "eval2")):
-        proc = run_cli(["evaluate", f"ckpt_path={ckpt}", f"trainer={trainer}", f"hydra.run.dir={folder}"], tmp_path)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        got = _metrics(folder)
-        assert got.keys() == expected.keys()
-        for name, value in expected.items():
-            if name == "test/loss":  # summed in another order across processes
-                assert got[name] == pytest.approx(value, rel=1e-5)
-            else:
-                assert got[name] == value, (trainer, name)
+    two_processes = assert_eval_reproduces(run / "checkpoints" / "best.ckpt", expected, tmp_path)
     # 13 test images over 2 ranks: with DistributedSampler padding one would be counted twice.
-    assert json.loads((tmp_path / "eval2" / "provenance.json").read_text())["split_sizes"]["test"] == 13
+    assert json.loads((two_processes / "provenance.json").read_text())["split_sizes"]["test"] == 13
 
 
 def test_eval_refuses_data_that_differs_from_the_runs(image_folder, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import assert_eval_reproduces, run_cli
 from tests.test_cli import assert_one_line_error
 from tests.test_configs import TEXT_STRATEGIES
 
@@ -87,15 +87,7 @@ def test_bert_same_seed_same_metrics_and_eval_is_exact_in_one_and_two_processes(
         runs.append(_json(tmp_path / name / "metrics.json"))
     assert runs[0] == runs[1]
     expected = {k: v for k, v in runs[0].items() if k.startswith("test/")}
-    ckpt = tmp_path / "a" / "checkpoints" / "best.ckpt"
-    for trainer in ("cpu", "ddp_cpu"):
-        folder = tmp_path / f"eval_{trainer}"
-        proc = run_cli(["evaluate", f"ckpt_path={ckpt}", f"trainer={trainer}", f"hydra.run.dir={folder}"], tmp_path)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        got = _json(folder / "metrics.json")
-        assert got.keys() == expected.keys()
-        for name, value in expected.items():  # counts exact (no text seen twice or left out); the loss a float sum
-            assert got[name] == (pytest.approx(value, rel=1e-5) if name == "test/loss" else value), (trainer, name)
+    assert_eval_reproduces(tmp_path / "a" / "checkpoints" / "best.ckpt", expected, tmp_path)
     assert _json(tmp_path / "eval_ddp_cpu" / "provenance.json")["split_sizes"]["test"] == 31
 
 
