@@ -4,6 +4,7 @@ Python package (the offline default), or the Hub. Loading errors become one line
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import socket
@@ -120,7 +121,13 @@ def load_encoder(checkpoint: str, **kwargs: Any) -> Any:
 
 
 def input_embeddings(checkpoint: str) -> Any:
-    """The checkpoint's input word-embedding matrix ``[vocab, dim]`` (a copy), for the small text models."""
+    """The checkpoint's input word-embedding matrix ``[vocab, dim]``, a fresh copy per call (a model may
+    train its own), loaded once per process (text_cnn and embedding_substitution both ask for it)."""
+    return _loaded_input_embeddings(checkpoint).clone()
+
+
+@functools.cache
+def _loaded_input_embeddings(checkpoint: str) -> Any:
     from transformers import AutoModel
 
     try:
