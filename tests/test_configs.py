@@ -74,7 +74,7 @@ def test_sequence_strategies_are_all_there_and_build(tmp_path):
 
 
 TEXT_STRATEGIES = ["none", "eda", "eda_sr", "eda_ri", "eda_rs", "eda_rd", "eda_sample", "typo", "token_dropout",
-                   "embedding_noise", "embedding_substitution"]
+                   "embedding_noise", "embedding_substitution", "text_mixup", "eda_n500"]
 
 
 def test_text_strategies_are_all_there_and_build(tmp_path):

@@ -1,7 +1,9 @@
-"""Device-stage text strategies: token dropout, embedding noise and embedding substitution on real
-MiniLM tokenisations, and their bad options."""
+"""Device-stage text strategies: token dropout, embedding noise, embedding substitution and sentence
+MixUp on real MiniLM tokenisations and models, and their bad options."""
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 import torch
@@ -13,8 +15,10 @@ from auglab.augment.text_device import (
     add_embedding_noise,
     neighbour_table,
 )
+from auglab.augment.text_mixup import SentenceMixUp
 from auglab.errors import AuglabError
 from auglab.models import hf_checkpoint
+from auglab.models.text_classifier import BertClassifier, CNNBody, SmallTextClassifier
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 TEXTS = ["the coffee was fresh and tasty", "stale bread from karbosi", "a lovely tea with a bitter finish"] * 20
@@ -104,3 +108,48 @@ def test_embedding_substitution_swaps_whole_words_for_embedding_neighbours(token
 def test_bad_device_options_fail_in_one_line(make, fragment):
     with pytest.raises(AuglabError, match=fragment.replace("(", r"\(").replace("[", r"\[")):
         make()
+
+
+def test_text_mixup_mixes_labels_and_leaves_its_draw_for_the_model():
+    torch.manual_seed(0)
+    x = {"input_ids": torch.arange(12).view(6, 2)}
+    y = torch.eye(3)[[0, 1, 2, 0, 1, 2]]
+    out, y_out = SentenceMixUp(alpha=0.4)(x, y)
+    perm, lam = out["mixup_partner"], float(out["mixup_lambda"])
+    assert sorted(perm.tolist()) == list(range(6)) and 0 < lam < 1
+    assert torch.equal(out["input_ids"], x["input_ids"])  # ids cannot be blended: the model blends
+    assert torch.allclose(y_out, lam * y + (1 - lam) * y[perm])
+    untouched, y_same = SentenceMixUp(p=0.0)(x, y)
+    assert untouched is x and y_same is y
+
+
+def mixup_draw(x, lam, n):
+    return {**x, "mixup_partner": torch.arange(n).flip(0), "mixup_lambda": torch.tensor(lam)}
+
+
+def test_text_cnn_blends_its_pooled_features_under_text_mixup(tokenizer):
+    x, _ = batch(tokenizer)
+    torch.manual_seed(0)
+    model = SmallTextClassifier(body=functools.partial(CNNBody, filters=8), num_classes=2, vocab_size=50,
+                                pad_token_id=0, init_embeddings=False, embedding_dim=4,
+                                optimizer=torch.optim.Adam).eval()
+    x = {**x, "input_ids": x["input_ids"] % 50}
+    features = model.body(model.embed(x["input_ids"]), x["attention_mask"].bool())  # [B, F]
+    perm = torch.arange(len(TEXTS)).flip(0)
+    expected = model.head(0.3 * features + 0.7 * features[perm])
+    assert torch.allclose(model(mixup_draw(x, 0.3, len(TEXTS))), expected, atol=1e-6)
+
+
+def test_bert_blends_the_input_of_its_classification_head_under_text_mixup(tokenizer):
+    x, _ = batch(tokenizer)
+    model = BertClassifier(checkpoint=MINILM, num_classes=3, optimizer=torch.optim.AdamW).eval()
+    with torch.no_grad():
+        plain = model(x)
+        mixed = model(mixup_draw(x, 0.25, len(TEXTS)))
+    perm = torch.arange(len(TEXTS)).flip(0)
+    # BERT's head is one linear layer on the pooled [CLS]: blending its input blends the logits
+    assert torch.allclose(mixed, 0.25 * plain + 0.75 * plain[perm], atol=1e-5)
+    assert not model.encoder.classifier._forward_pre_hooks  # the hook lives for one forward only
+    del model.encoder.classifier
+    with pytest.raises(AuglabError, match="augment=text_mixup blends the input of the checkpoint's classification"):
+        model(mixup_draw(x, 0.25, len(TEXTS)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 
-class _LabelMixer:
+class LabelMixer:
     """Draws the mixing weight from Beta(alpha, alpha) and the partners; mixes a share ``p`` of batches."""
 
     def __init__(self, *, alpha: float, p: float) -> None:
@@ -21,14 +21,14 @@ class _LabelMixer:
         if torch.rand(()) >= self.p:
             return x, y
         lam = float(torch.distributions.Beta(self.alpha, self.alpha).sample())
-        perm = torch.randperm(x.shape[0], device=x.device)
+        perm = torch.randperm(y.shape[0], device=y.device)  # from y: x may be a dict (text_mixup)
         return self.mix(x, y, lam, perm)
 
     def mix(self, x: torch.Tensor, y: torch.Tensor, lam: float, perm: torch.Tensor):
         raise NotImplementedError
 
 
-class MixUp(_LabelMixer):
+class MixUp(LabelMixer):
     """MixUp (Zhang et al., 2018, arXiv 1710.09412): x = lam*x_i + (1-lam)*x_j, same for labels."""
 
     def __init__(self, *, alpha: float = 0.2, p: float = 1.0) -> None:
@@ -38,7 +38,7 @@ class MixUp(_LabelMixer):
         return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
 
 
-class CutMix(_LabelMixer):
+class CutMix(LabelMixer):
     """CutMix (Yun et al., 2019, arXiv 1905.04899): paste a box from x_j; labels mix by box area."""
 
     def __init__(self, *, alpha: float = 1.0, p: float = 1.0) -> None:

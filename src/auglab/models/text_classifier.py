@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from auglab.augment.text_device import add_embedding_noise
+from auglab.augment.text_mixup import mix_sentences, mixing_head_input
 from auglab.models import hf_checkpoint
 from auglab.models.classifier import Classifier
 
@@ -37,7 +38,7 @@ class BertClassifier(Classifier):
         # from_pretrained returns the model in eval mode, and Lightning keeps a submodule's mode: dropout
         # would be off during fine-tuning
         self.encoder = hf_checkpoint.load_encoder(checkpoint, num_labels=num_classes, **extra).train()
-        self.warmup_fraction = warmup_fraction
+        self.checkpoint, self.warmup_fraction = checkpoint, warmup_fraction
         self._freeze(freeze_layers)
 
     def _freeze(self, layers: int) -> None:
@@ -51,11 +52,12 @@ class BertClassifier(Classifier):
             module.requires_grad_(False)
 
     def forward(self, x: TextBatch) -> torch.Tensor:  # -> logits [B, K]
-        if "embedding_noise" not in x:
-            return self.encoder(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).logits
-        words = self.encoder.get_input_embeddings()  # noise on the word embeddings, before positions and LayerNorm
-        embeds = add_embedding_noise(words(x["input_ids"]), x, words.weight)  # [B, L, D]
-        return self.encoder(inputs_embeds=embeds, attention_mask=x["attention_mask"]).logits
+        inputs = {"input_ids": x["input_ids"], "attention_mask": x["attention_mask"]}
+        if "embedding_noise" in x:
+            words = self.encoder.get_input_embeddings()  # noise on the word embeddings, before positions and LayerNorm
+            inputs["inputs_embeds"] = add_embedding_noise(words(inputs.pop("input_ids")), x, words.weight)  # [B, L, D]
+        with mixing_head_input(getattr(self.encoder, "classifier", None), x, self.checkpoint):
+            return self.encoder(**inputs).logits
 
     def configure_optimizers(self) -> Any:
         from transformers import get_linear_schedule_with_warmup
@@ -101,7 +103,7 @@ class SmallTextClassifier(Classifier):
     def forward(self, x: TextBatch) -> torch.Tensor:  # -> logits [B, K]
         mask = x["attention_mask"].bool()  # [B, L]
         embeds = add_embedding_noise(self.embed(x["input_ids"]), x, self.embed.embed.weight)  # [B, L, D]
-        return self.head(self.body(embeds, mask))
+        return self.head(mix_sentences(self.body(embeds, mask), x))  # text_mixup blends the body's [B, F]
 
 
 class CNNBody(nn.Module):
