@@ -55,6 +55,21 @@ def test_nan_loss_stops_with_a_one_line_hint():
         model._step((x, torch.tensor([0, 1, 2, 0])), "train")
 
 
+def test_nan_guard_on_an_accelerator_reads_its_flag_every_n_steps_and_remembers_a_nan():
+    model = make_model()
+    model.defer_finite_reads = True  # as on a GPU, where each read waits for the device
+    model.finite_check_every = 4
+    losses = [torch.tensor(0.5), torch.tensor(float("nan")), torch.tensor(0.4)]
+    for loss in losses:  # steps 1-3: nothing read yet, the NaN of step 2 waits on the device
+        model.check_finite(loss, "train")
+    with pytest.raises(AuglabError, match=r"train loss is nan or inf at epoch 0, step 0; lower model.optimizer.lr"):
+        model.check_finite(torch.tensor(0.3), "train")  # step 4 reads the flag of steps 1-4
+    for _ in range(8):  # read and cleared: finite losses pass again
+        model.check_finite(torch.tensor(0.3), "train")
+    with pytest.raises(AuglabError, match=r"val loss is nan"):  # evaluation is read at every step
+        model.check_finite(torch.tensor(float("nan")), "val")
+
+
 def test_resnet_backbone_keeps_small_images_resolution():
     net = resnet(in_channels=1, num_classes=5, depth=18)
     assert net(torch.rand(2, 1, 28, 28)).shape == (2, 5)

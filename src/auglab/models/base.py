@@ -3,6 +3,7 @@ optimiser and scheduler built from config factories, and the pictures a run save
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -13,12 +14,20 @@ import torch
 from auglab.errors import AuglabError
 from auglab.loggers import log_image
 
+# Epoch metrics are torchmetrics' compute() results, already reduced over DDP ranks; Lightning cannot
+# tell and recommends sync_dist=True once per metric name (seen on the first GPU DDP run).
+warnings.filterwarnings("ignore", message=r"It is recommended to use `self\.log\(.*sync_dist=True\)` when logging on")
+
 
 class AuglabModule(L.LightningModule):
     """Subclasses implement the steps; ``monitor`` names the validation metric that picks the best epoch."""
 
     data_kinds: ClassVar[tuple[str, ...]] = ()  # the datamodule kinds this model can train on
     cache_dir: Path | None = None  # set by train.build_model (paths.cache_dir): models that cache, cache here
+    finite_check_every: ClassVar[int] = 32  # training steps between NaN-guard reads on an accelerator
+    defer_finite_reads: bool | None = None  # None: defer on an accelerator, read every step on a CPU
+    _unread_nonfinite: torch.Tensor | None = None  # the NaN guard's flag, still on the device
+    _unread_steps: int = 0
 
     def __init__(
         self,
@@ -35,15 +44,28 @@ class AuglabModule(L.LightningModule):
     def check_finite(self, loss: torch.Tensor, stage: str) -> None:
         """The NaN guard. In training every DDP rank takes the same decision at the same step (one
         all-reduce), so all ranks stop together instead of leaving the others waiting in a collective.
-        Evaluation steps are not in lockstep (ranks may hold one batch fewer), so they decide alone."""
-        finite = bool(torch.isfinite(loss))
+        Evaluation steps are not in lockstep (ranks may hold one batch fewer), so they decide alone.
+        Reading the flag makes the host wait for the device: on an accelerator, training keeps it on the
+        device and reads it every ``finite_check_every`` steps and on an epoch's last batch (one wait per
+        step made small models 1.6x slower on a GPU than a plain loop); on a CPU every step is read."""
+        bad = ~torch.isfinite(loss.detach())
+        defer = self.defer_finite_reads if self.defer_finite_reads is not None else loss.device.type != "cpu"
+        if stage == "train" and defer:
+            self._unread_nonfinite = bad if self._unread_nonfinite is None else self._unread_nonfinite | bad
+            self._unread_steps += 1
+            last = self._trainer is not None and self.trainer.is_last_batch
+            if self._unread_steps < self.finite_check_every and not last:
+                return
+            bad, self._unread_nonfinite, self._unread_steps = self._unread_nonfinite, None, 0
+        finite = not bool(bad)
         shared = stage == "train" and self._trainer is not None and self.trainer.world_size > 1
         if shared:
             finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
         if not finite:
             where = " (on at least one process)" if shared else ""
+            value = loss.item() if not torch.isfinite(loss) else "nan or inf"
             raise AuglabError(
-                f"{stage} loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step}{where}; "
+                f"{stage} loss is {value} at epoch {self.current_epoch}, step {self.global_step}{where}; "
                 "lower model.optimizer.lr or check the inputs for NaN"
             )
 

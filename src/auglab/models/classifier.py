@@ -35,7 +35,7 @@ class Classifier(AuglabModule):
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         for stage in ("train", "val", "test"):  # attributes, not a ModuleDict: "train" is a Module method
             setattr(self, f"{stage}_metrics", scalar_metrics(num_classes, stage))
-            setattr(self, f"{stage}_loss", MeanMetric())
+            setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))  # check_finite guards NaN
         self.test_extra = per_class_metrics(num_classes)
         self.test_confusion: torch.Tensor | None = None  # [K, K], rows = true class, after test
 

@@ -67,7 +67,8 @@ class SequentialRecommender(AuglabModule):
         if monitor.startswith("val/") and monitor not in [*self.val_metrics.names(), "val/loss"]:
             raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
                               f"val/ndcg@{self.val_metrics.ks[0]}")
-        self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
+        # nan_strategy: check_finite guards NaN; the metric's own check would wait for the device every step
+        self.train_loss, self.val_loss, self.test_loss = (MeanMetric(nan_strategy="disable") for _ in range(3))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``x [B, L]`` -> ``h [B, D]``."""
