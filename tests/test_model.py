@@ -1,4 +1,4 @@
-"""The classifier's loss and metrics with hard and soft labels, and its NaN guard."""
+"""The classifier's loss and metrics with hard and soft labels, the epoch loss, and its NaN guard."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import functools
 
 import pytest
 import torch
+from torchmetrics import MeanMetric
 
 from auglab.errors import AuglabError
+from auglab.metrics.mean_loss import MeanLoss
 from auglab.models.backbones import SmallCNN, resnet
 from auglab.models.image_classifier import ImageClassifier
 
@@ -53,6 +55,17 @@ def test_nan_loss_stops_with_a_one_line_hint():
     x = torch.full((4, 1, 12, 12), float("nan"))
     with pytest.raises(AuglabError, match=r"train loss is nan at epoch 0, step 0; lower model.optimizer.lr"):
         model._step((x, torch.tensor([0, 1, 2, 0])), "train")
+
+
+def test_epoch_loss_is_the_example_weighted_mean_of_batch_losses_exactly_as_meanmetric():
+    torch.manual_seed(0)
+    losses, sizes = [torch.rand(()) * 3 for _ in range(5)], [64, 64, 64, 64, 17]
+    ours, reference = MeanLoss(), MeanMetric()
+    for loss, n in zip(losses, sizes, strict=True):
+        ours.update(loss, n)
+        reference.update(loss, weight=n)
+    assert ours.compute().item() == reference.compute().item()  # bit for bit: recorded losses stay the same
+    assert ours.compute().item() != pytest.approx(torch.stack(losses).mean().item())  # weighted, not per batch
 
 
 def test_nan_guard_on_an_accelerator_reads_its_flag_every_n_steps_and_remembers_a_nan():

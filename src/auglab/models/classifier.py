@@ -8,9 +8,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import MeanMetric
 
 from auglab.metrics.classification import per_class_metrics, scalar_metrics
+from auglab.metrics.mean_loss import MeanLoss
 from auglab.models.base import AuglabModule
 from auglab.run_record import plot_confusion
 
@@ -35,7 +35,7 @@ class Classifier(AuglabModule):
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         for stage in ("train", "val", "test"):  # attributes, not a ModuleDict: "train" is a Module method
             setattr(self, f"{stage}_metrics", scalar_metrics(num_classes, stage))
-            setattr(self, f"{stage}_loss", MeanMetric(nan_strategy="disable"))  # check_finite guards NaN
+            setattr(self, f"{stage}_loss", MeanLoss())
         self.test_extra = per_class_metrics(num_classes)
         self.test_confusion: torch.Tensor | None = None  # [K, K], rows = true class, after test
 
@@ -45,7 +45,7 @@ class Classifier(AuglabModule):
         loss = F.cross_entropy(logits, y)  # y: int [B] or probabilities [B, K]
         self.check_finite(loss, stage)
         hard = y.argmax(dim=-1) if y.ndim == 2 else y
-        getattr(self, f"{stage}_loss").update(loss.detach(), weight=len(hard))
+        getattr(self, f"{stage}_loss").update(loss, len(hard))
         getattr(self, f"{stage}_metrics").update(logits.detach(), hard)
         if stage == "test":
             self.test_extra.update(logits.detach(), hard)

@@ -14,9 +14,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
 
 from auglab.errors import AuglabError
+from auglab.metrics.mean_loss import MeanLoss
 from auglab.metrics.ranking import RankingMetrics, target_ranks
 from auglab.models.base import AuglabModule
 
@@ -67,8 +67,7 @@ class SequentialRecommender(AuglabModule):
         if monitor.startswith("val/") and monitor not in [*self.val_metrics.names(), "val/loss"]:
             raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
                               f"val/ndcg@{self.val_metrics.ks[0]}")
-        # nan_strategy: check_finite guards NaN; the metric's own check would wait for the device every step
-        self.train_loss, self.val_loss, self.test_loss = (MeanMetric(nan_strategy="disable") for _ in range(3))
+        self.train_loss, self.val_loss, self.test_loss = MeanLoss(), MeanLoss(), MeanLoss()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``x [B, L]`` -> ``h [B, D]``."""
@@ -104,7 +103,7 @@ class SequentialRecommender(AuglabModule):
         x, y = batch
         loss = self._train_loss(x, y)
         self.check_finite(loss, "train")
-        self.train_loss.update(loss.detach(), weight=len(y))
+        self.train_loss.update(loss, len(y))
         self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
@@ -113,7 +112,7 @@ class SequentialRecommender(AuglabModule):
         scores = self(x)  # [B, N + 2]
         loss = F.cross_entropy(scores, y)
         self.check_finite(loss, stage)
-        getattr(self, f"{stage}_loss").update(loss, weight=len(y))
+        getattr(self, f"{stage}_loss").update(loss, len(y))
         getattr(self, f"{stage}_metrics").update(target_ranks(scores, y))
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
