@@ -24,7 +24,7 @@ class AuglabModule(L.LightningModule):
 
     data_kinds: ClassVar[tuple[str, ...]] = ()  # the datamodule kinds this model can train on
     cache_dir: Path | None = None  # set by train.build_model (paths.cache_dir): models that cache, cache here
-    finite_check_every: ClassVar[int] = 32  # training steps between NaN-guard reads on an accelerator
+    finite_check_every: int = 32  # training steps between NaN-guard reads on an accelerator
     defer_finite_reads: bool | None = None  # None: defer on an accelerator, read every step on a CPU
     _unread_nonfinite: torch.Tensor | None = None  # the NaN guard's flag, still on the device
     _unread_steps: int = 0
