@@ -17,8 +17,8 @@ import torch
 from torch.utils.data import DataLoader
 from torchvision.transforms import v2
 
-from auglab.augment.batched_image import BatchRandomCrop, BatchRandomHorizontalFlip
 from auglab.augment.image import PadCrop
+from auglab.augment.image.device import BatchRandomCrop, BatchRandomHorizontalFlip
 from auglab.data.images import ImageDataset
 from auglab.data.sources import fashion_mnist
 

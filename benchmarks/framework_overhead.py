@@ -30,6 +30,7 @@ from auglab.data.text import FineFoodReviewsDataModule
 from auglab.models.backbones import SmallCNN
 from auglab.models.image_classifier import ImageClassifier
 from auglab.models.text_classifier import BertClassifier
+from auglab.run.build import facts_for
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -58,9 +59,10 @@ def make_datamodule(data: str, per_class: int) -> L.LightningDataModule:
 def make_model(dm: L.LightningDataModule) -> L.LightningModule:
     if isinstance(dm, FineFoodReviewsDataModule):
         return BertClassifier(checkpoint=MINILM, optimizer=functools.partial(torch.optim.AdamW, lr=5e-5,
-                                                                             weight_decay=0.01), **dm.model_kwargs())
+                                                                             weight_decay=0.01),
+                              **facts_for(BertClassifier, dm.data_facts()))
     return ImageClassifier(net=functools.partial(SmallCNN, width=32), optimizer=functools.partial(
-        torch.optim.AdamW, lr=0.003, weight_decay=0.0005), **dm.model_kwargs())
+        torch.optim.AdamW, lr=0.003, weight_decay=0.0005), **facts_for(ImageClassifier, dm.data_facts()))
 
 
 def to_device(x: torch.Tensor | dict, device: torch.device) -> torch.Tensor | dict:

@@ -18,9 +18,11 @@ import torch
 from framework_overhead import EpochTimer  # benchmarks/ is the script's folder, so its sibling imports
 
 from auglab.data.images import FashionMNISTDataModule
-from auglab.metrics.generative import Recipe, dataset_tensors, train_classifier
+from auglab.metrics.generator_evaluation import dataset_tensors
 from auglab.models.cdcgan import CDCGAN
 from auglab.models.cvae import CVAE
+from auglab.models.feature_classifier import Recipe, train_classifier
+from auglab.run.build import facts_for
 
 
 def epoch_time(model: L.LightningModule, dm: FashionMNISTDataModule, epochs: int) -> float:
@@ -40,7 +42,7 @@ def main() -> None:
     L.seed_everything(0)
     dm = FashionMNISTDataModule(train_per_class=args.per_class, batch_size=args.batch_size)
     dm.setup()
-    kwargs = {k: v for k, v in dm.model_kwargs().items() if k not in ("mean", "std")}
+    kwargs = facts_for(CDCGAN, dm.data_facts())
     kwargs["sample_every_n_epochs"] = 0  # no grids: they would land in samples/ of the current folder
     models = {"cdcgan": CDCGAN(**kwargs, optimizer=functools.partial(torch.optim.Adam, lr=2e-4)),
               "cvae": CVAE(**kwargs, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))}

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import torch
 
-from auglab.augment.text_eda import EDAOffline
-from auglab.augment.wordnet import prepare_dir
+from auglab.augment.text.eda import EDAOffline
+from auglab.augment.text.wordnet import prepare_dir
 
 SCRATCH = Path(__file__).resolve().parent / ".scratch"
 EDA_URL = "https://raw.githubusercontent.com/jasonwei20/eda_nlp/04ab29c/code/eda.py"

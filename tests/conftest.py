@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 from PIL import Image
 
-from auglab import resolvers  # noqa: F401
+import auglab.config  # noqa: F401  (registers the configs' resolvers and schema)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,16 +6,16 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from auglab.augment.batched_image import (
+from auglab.augment.image import PadCrop
+from auglab.augment.image.device import (
     BatchBrightnessContrast,
     BatchRandomCrop,
     BatchRandomErasing,
     BatchRandomHorizontalFlip,
 )
-from auglab.augment.image import PadCrop
-from auglab.augment.mixing import CutMix, MixUp
+from auglab.augment.image.mixing import CutMix, MixUp
 from auglab.augment.stages import AugmentationStrategy
-from auglab.config_checks import strategies_for
+from auglab.config.catalogue import strategies_for
 from auglab.data.sources import fashion_mnist
 from auglab.errors import AuglabError
 from tests.conftest import compose_cfg
@@ -57,9 +57,17 @@ def test_wrong_data_kind_lists_the_strategies_that_fit():
         strategy.check_fits("image", ["none", "flip_crop"])
 
 
-def test_bad_transform_parameter_is_one_line(tmp_path):
-    cfg = compose_cfg(["augment=mixup", "augment.batch.mixup.alpha=-1"], tmp_path)
-    with pytest.raises(AuglabError, match=r"cannot build batch.mixup: alpha must be > 0") as err:
+@pytest.mark.parametrize(("overrides", "message"), [
+    # auglab's own transforms name the option by its place in the config
+    (["augment=mixup", "augment.batch.mixup.alpha=-1"],
+     r"augment\.batch\.mixup\.alpha=-1 is invalid: it must be a number > 0"),
+    # another library's transform: its own message, with the node to check
+    (["augment=random_erasing", "augment.sample.erase.p=2"],
+     r"cannot build sample\.erase: .*check augment\.sample\.erase\."),
+])
+def test_bad_transform_parameter_is_one_line(overrides, message, tmp_path):
+    cfg = compose_cfg(overrides, tmp_path)
+    with pytest.raises(AuglabError, match=message) as err:
         AugmentationStrategy.from_config(cfg.augment)
     assert "\n" not in str(err.value)
 

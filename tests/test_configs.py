@@ -11,7 +11,8 @@ import yaml
 from hydra.utils import get_class, get_method, instantiate
 
 from auglab.augment.stages import AugmentationStrategy
-from auglab.config_checks import check_composes, check_overrides, groups, options, strategies_for, uses_own_configs
+from auglab.config.catalogue import groups, options, strategies_for
+from auglab.config.overrides import check_composes, check_overrides, uses_own_configs
 from auglab.errors import AuglabError
 from tests.conftest import ROOT, compose_cfg
 

@@ -111,7 +111,7 @@ def test_image_folder_with_splits_mixed_modes_and_sizes(image_folder):
     assert x.shape == (3, 24, 24)
     grey = ImageFolderDataModule(path=str(image_folder), image_size=16, channels=1)
     grey.setup()
-    assert grey.test_set[0][0].shape == (1, 16, 16) and grey.model_kwargs()["in_channels"] == 1
+    assert grey.test_set[0][0].shape == (1, 16, 16) and grey.data_facts()["in_channels"] == 1
 
 
 def test_image_folder_without_test_split_holds_one_out(tmp_path):

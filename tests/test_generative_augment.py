@@ -9,7 +9,9 @@ import pytest
 import torch
 import yaml
 
-from auglab.augment.generative import GeneratedImages
+from auglab.augment import RunContext
+from auglab.augment.image.generated import GeneratedImages
+from auglab.config.composition import compose_model
 from auglab.errors import AuglabError
 from auglab.models.cvae import CVAE
 
@@ -34,7 +36,7 @@ def test_generated_labels_follow_the_classes_or_fill_the_small_ones_first():
 def test_the_generator_is_trained_on_the_split_once_and_then_comes_from_the_cache(tmp_path):
     images, labels = _examples()
     stage = GeneratedImages(generator="cvae", epochs=1, batch_size=8, model={"width": 8}, ratio=2.0, seed=3)
-    stage.cache_dir = tmp_path
+    stage.setup(RunContext(cache_dir=tmp_path, model_config=compose_model))
     state = torch.random.get_rng_state()
     out_x, out_y = stage((images, labels))
     assert torch.equal(torch.random.get_rng_state(), state)  # the classifier's random stream is untouched
@@ -45,13 +47,13 @@ def test_the_generator_is_trained_on_the_split_once_and_then_comes_from_the_cach
     (cached,) = (tmp_path / "generators").iterdir()
 
     again = GeneratedImages(generator="cvae", epochs=1, batch_size=8, model={"width": 8}, ratio=2.0, seed=3)
-    again.cache_dir = tmp_path
+    again.setup(RunContext(cache_dir=tmp_path, model_config=compose_model))
     x2, y2 = again((images, labels))
     assert again.used == {"generator": str(cached), "trained_here": False}
     assert torch.equal(x2, out_x) and torch.equal(y2, out_y)  # same generator, same draws
 
     other_seed = GeneratedImages(generator="cvae", epochs=1, batch_size=8, model={"width": 8}, ratio=2.0, seed=4)
-    other_seed.cache_dir = tmp_path
+    other_seed.setup(RunContext(cache_dir=tmp_path, model_config=compose_model))
     other_seed((images, labels))
     assert other_seed.used["trained_here"] is True and len(list((tmp_path / "generators").iterdir())) == 2
 
@@ -83,10 +85,12 @@ def test_a_users_generator_checkpoint_is_used_and_wrong_ones_are_refused(tmp_pat
         GeneratedImages(generator_ckpt=str(tmp_path / "missing.ckpt"))((images, labels))
 
 
-@pytest.mark.parametrize(("kwargs", "fragment"), [({"ratio": 0}, "ratio must be > 0"),
-                                                  ({"min_confidence": 1.5}, "min_confidence must be in (0, 1)"),
-                                                  ({"generator": "image_cnn"}, "not an image generator"),
-                                                  ({"epochs": 0}, "epochs and batch_size must be >= 1")])
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"ratio": 0}, "ratio=0 is invalid: it must be a number > 0"),
+    ({"min_confidence": 1.5}, "min_confidence=1.5 is invalid: it must be a number in (0, 1)"),
+    ({"generator": "image_cnn"}, "generator='image_cnn' is invalid: it must be one of cdcgan, cvae"),
+    ({"epochs": 0}, "epochs=0 is invalid: it must be an integer >= 1"),
+])
 def test_bad_options_fail_in_one_line(kwargs, fragment):
     with pytest.raises(AuglabError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         GeneratedImages(**kwargs)

@@ -9,8 +9,8 @@ import torch
 from omegaconf import OmegaConf
 
 from auglab.callbacks.random_state import collect_states, rank_seed, restore_states
-from auglab.job_identity import digest, folder_name, identity
-from auglab.run_record import save_config
+from auglab.run.provenance import save_config
+from auglab.sweep.identity import digest, folder_name, identity
 from tests.conftest import compose_cfg
 
 

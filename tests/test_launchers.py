@@ -14,8 +14,8 @@ import pytest
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
-from auglab import device_slots
-from auglab.device_slots import Slot, plan_slots, visible_gpus
+from auglab.sweep import slots as device_slots
+from auglab.sweep.slots import Slot, plan_slots, visible_gpus
 from tests.conftest import ROOT, compose_cfg, run_cli
 from tests.test_cli import assert_one_line_error
 
@@ -27,7 +27,7 @@ def _records(sweep: Path) -> dict[str, dict]:
 
 
 def test_slot_counts_are_checked_before_hydra_starts():
-    from auglab.config_checks import check_overrides
+    from auglab.config.overrides import check_overrides
     from auglab.errors import AuglabError
 
     for bad in ("0", "-2", "abc", "1.5"):
@@ -56,7 +56,7 @@ def test_a_worker_keeps_its_slot_and_a_dead_worker_frees_it(tmp_path, monkeypatc
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import time
         from pathlib import Path
-        from auglab.device_slots import claim, plan_slots
+        from auglab.sweep.slots import claim, plan_slots
         slots = plan_slots(["0", "1"], jobs_per_gpu=1, cpu_jobs=1, cpus=2)
         print(claim(slots, Path({str(tmp_path)!r})).gpu, flush=True)
         time.sleep(60)
@@ -188,7 +188,8 @@ def test_an_interrupted_search_continues_with_the_missing_trials(tmp_path):
 def test_ddp_in_a_slurm_allocation_takes_devices_and_nodes_from_it(tmp_path, monkeypatch):
     from lightning.pytorch.plugins.environments import SLURMEnvironment
 
-    from auglab import ddp_launch, slurm
+    from auglab.sweep import ddp as ddp_launch
+    from auglab.sweep import slurm
     from auglab.train import build_trainer
 
     env = {"SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "2", "SLURM_NNODES": "1", "SLURM_PROCID": "1",

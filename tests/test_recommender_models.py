@@ -51,7 +51,7 @@ def test_sasrec_last_block_on_the_scored_position_equals_the_full_block():
 def test_bad_model_values_fail_before_training():
     with pytest.raises(AuglabError, match="model.num_heads=3 must divide model.embedding_size=64"):
         SASRec(num_items=10, max_len=5, num_heads=3, optimizer=ADAM)
-    with pytest.raises(AuglabError, match="model.num_layers=0 must be >= 1"):
+    with pytest.raises(AuglabError, match="model.num_layers=0 is invalid: it must be an integer >= 1"):
         SASRec(num_items=10, max_len=5, num_layers=0, optimizer=ADAM)
     with pytest.raises(AuglabError, match="model.loss=bpr samples negatives but the data has 1 item"):
         GRU4Rec(num_items=1, max_len=5, loss="bpr", optimizer=ADAM)

@@ -9,8 +9,8 @@ import pytest
 from omegaconf import OmegaConf
 from scipy import stats
 
-from auglab.job_identity import digest, identity
 from auglab.report import report
+from auglab.sweep.identity import digest, identity
 
 
 def write_job(folder, strategy, status, acc=None, seed=0, **options):

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from auglab.augment import RunContext
 from auglab.augment.sequence import SeqCrop, SeqInsert, SeqMask, SeqNoise, SeqOneOf, SeqReorder, SeqSubstitute
-from auglab.augment.sequence_fit import cooccurrence_neighbours
-from auglab.augment.sequence_offline import SlidingWindow, SubsetSplit
+from auglab.augment.sequence.fit import cooccurrence_neighbours
+from auglab.augment.sequence.offline import SlidingWindow, SubsetSplit
 from auglab.data.user_sequences import UserSequences
 from auglab.errors import AuglabError
 
@@ -31,8 +32,8 @@ def train_split() -> UserSequences:
 
 
 def fitted(transform):
-    if hasattr(transform, "fit"):
-        transform.fit(train_split())
+    if hasattr(transform, "setup"):
+        transform.setup(RunContext(train=train_split()))
     return transform
 
 
@@ -121,7 +122,7 @@ def test_p_zero_changes_nothing_and_bad_values_fail():
     for cls, kw in ((SeqCrop, "eta"), (SeqMask, "gamma"), (SeqReorder, "beta"), (SeqInsert, "rate")):
         out, _ = fitted(cls(**{kw: 0.5, "p": 0.0}))(x, y)
         assert torch.equal(out, x), cls
-        with pytest.raises(AuglabError, match=f"{kw}=1.5 must be between 0 and 1"):
+        with pytest.raises(AuglabError, match=rf"{kw}=1.5 is invalid: it must be a number in \[0, 1\]"):
             cls(**{kw: 1.5})
 
 
@@ -161,19 +162,20 @@ def test_offline_expansions_add_sequences_and_keep_the_originals():
 
 
 def test_offline_stage_is_cached_by_input_and_config(tmp_path):
-    from auglab.augment.stages import AugmentationStrategy
+    from auglab.augment import AugmentationStrategy
 
     cfg = {"name": "subset_split", "kinds": ["sequence"], "offline": {"s": {
-        "_target_": "auglab.augment.sequence_offline.SubsetSplit", "n_aug": 1, "drop_rate": 0.5, "seed": 0}}}
+        "_target_": "auglab.augment.sequence.offline.SubsetSplit", "n_aug": 1, "drop_rate": 0.5, "seed": 0}}}
     seqs = [np.arange(1, 21), np.arange(5, 15)]
-    first = AugmentationStrategy.from_config(cfg, cache_dir=tmp_path).apply_offline(seqs)
+    cached = RunContext(cache_dir=tmp_path)
+    first = AugmentationStrategy.from_config(cfg).apply_offline(seqs, cached)
     files = list((tmp_path / "offline").glob("subset_split-*.pt"))
     assert len(files) == 1
     torch.save([np.array([7, 7])], files[0])  # tamper: a second call must read the cache, not compute
-    assert [list(s) for s in AugmentationStrategy.from_config(cfg, cache_dir=tmp_path).apply_offline(seqs)] == [[7, 7]]
+    assert [list(s) for s in AugmentationStrategy.from_config(cfg).apply_offline(seqs, cached)] == [[7, 7]]
     other_seed = {**cfg, "offline": {"s": {**cfg["offline"]["s"], "seed": 1}}}
-    AugmentationStrategy.from_config(other_seed, cache_dir=tmp_path).apply_offline(seqs)
-    AugmentationStrategy.from_config(cfg, cache_dir=tmp_path).apply_offline(seqs[:1])  # other input
+    AugmentationStrategy.from_config(other_seed).apply_offline(seqs, cached)
+    AugmentationStrategy.from_config(cfg).apply_offline(seqs[:1], cached)  # other input
     assert len(list((tmp_path / "offline").glob("*.pt"))) == 3
     uncached = AugmentationStrategy.from_config(cfg).apply_offline(seqs)
     assert [list(s) for s in uncached] == [list(s) for s in first]

@@ -75,13 +75,13 @@ def test_same_seed_same_metrics_and_eval_is_exact_in_one_and_two_processes(tmp_p
          ["augment=cutmix is for image data but data is sequence", "seq_crop"]),
         (["data=movielens_100k"], ["model ImageClassifier is for image data but data is sequence; choose model= "
                                    "one of: gru4rec, sasrec"]),
-        (["data=movielens_100k", "model=sasrec", "model.loss=hinge"], ["model.loss=hinge: choose one of ce, bpr"]),
+        (["data=movielens_100k", "model=sasrec", "model.loss=hinge"], ["model.loss='hinge' is invalid: it must be one of ce, bpr"]),
         (["data=movielens_100k", "model=sasrec", "model.ks=[3]"], ["model.monitor=val/ndcg@10 is not logged"]),
         (["data=movielens_100k", "model=sasrec", "model.num_heads=3"], ["model.num_heads=3 must divide"]),
         (["data=movielens_100k", "model=gru4rec", "model.dropout=1.5"],
          ["cannot build model GRU4Rec: ValueError: dropout probability", "check the model.* overrides"]),
         (["data=movielens_100k", "model=gru4rec", "augment=seq_mask", "augment.device.mask.gamma=2"],
-         ["cannot build device.mask: gamma=2 must be between 0 and 1"]),
+         ["augment.device.mask.gamma=2 is invalid: it must be a number in [0, 1]"]),
         (["data=movielens_100k", "model=gru4rec", "data.user_core=500"], ["left no user in", "lower them"]),
     ],
 )

@@ -12,7 +12,7 @@ import torch
 from auglab.data.sources import fine_foods
 from auglab.data.text import EDABenchmarkDataModule, FineFoodReviewsDataModule, TextFileDataModule
 from auglab.errors import AuglabError
-from auglab.models import hf_checkpoint
+from auglab.pretrained import hf_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 EDA_DIR = ROOT.parent / "shared" / "data" / "eda"

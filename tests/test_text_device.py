@@ -4,21 +4,19 @@ MixUp on real MiniLM tokenisations and models, and their bad options."""
 from __future__ import annotations
 
 import functools
+import re
 
 import pytest
 import torch
 
-from auglab.augment.text_device import (
-    EmbeddingNoise,
-    EmbeddingSubstitution,
-    TokenDropout,
-    add_embedding_noise,
-    neighbour_table,
-)
-from auglab.augment.text_mixup import SentenceMixUp
+from auglab.augment import AugmentationStrategy, RunContext
+from auglab.augment.text.device import EmbeddingNoise, EmbeddingSubstitution, TokenDropout, neighbour_table
+from auglab.augment.text.sentence_mixup import SentenceMixUp
 from auglab.errors import AuglabError
-from auglab.models import hf_checkpoint
 from auglab.models.text_classifier import BertClassifier, CNNBody, SmallTextClassifier
+from auglab.models.text_inputs import add_embedding_noise
+from auglab.pretrained import hf_checkpoint
+from tests.conftest import compose_cfg
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 TEXTS = ["the coffee was fresh and tasty", "stale bread from karbosi", "a lovely tea with a bitter finish"] * 20
@@ -41,7 +39,7 @@ def editable(x):
 def test_token_dropout_replaces_only_real_tokens_at_its_rate_and_keeps_labels(tokenizer):
     x, y = batch(tokenizer)
     drop = TokenDropout(rate=0.3)
-    drop.bind(tokenizer, MINILM, None)
+    drop.setup(RunContext(tokenizer=tokenizer, checkpoint=MINILM))
     torch.manual_seed(0)
     out, y_out = drop(x, y)
     changed = out["input_ids"] != x["input_ids"]
@@ -52,7 +50,7 @@ def test_token_dropout_replaces_only_real_tokens_at_its_rate_and_keeps_labels(to
     rows = changed.any(1)
     assert rows.float().mean() > 0.8  # every text draws its own tokens: most texts are edited
     masked = TokenDropout(rate=0.3, replace_with="mask")
-    masked.bind(tokenizer, MINILM, None)
+    masked.setup(RunContext(tokenizer=tokenizer, checkpoint=MINILM))
     assert masked.replace_id == tokenizer.mask_token_id
 
 
@@ -79,7 +77,7 @@ def test_neighbours_are_the_nearest_other_candidates():
 def test_embedding_substitution_swaps_whole_words_for_embedding_neighbours(tokenizer, tmp_path):
     x, y = batch(tokenizer)
     sub = EmbeddingSubstitution(rate=0.5, k=5)
-    sub.bind(tokenizer, MINILM, tmp_path)
+    sub.setup(RunContext(tokenizer=tokenizer, checkpoint=MINILM, cache_dir=tmp_path))
     assert len(list((tmp_path / "embedding_neighbours").glob("*.pt"))) == 1  # cached for the next run
     coffee = tokenizer.convert_tokens_to_ids("coffee")
     neighbours = tokenizer.convert_ids_to_tokens(sub.table[coffee].tolist())
@@ -94,20 +92,27 @@ def test_embedding_substitution_swaps_whole_words_for_embedding_neighbours(token
     starts = [i for i, t in enumerate(pieces[:-1]) if pieces[i + 1].startswith("##")]
     assert starts and not changed[1::3, starts].any()  # the start of a split word is never swapped
     again = EmbeddingSubstitution(rate=0.5, k=5)
-    again.bind(tokenizer, MINILM, tmp_path)
+    again.setup(RunContext(tokenizer=tokenizer, checkpoint=MINILM, cache_dir=tmp_path))
     assert torch.equal(again.table, sub.table)
 
 
-@pytest.mark.parametrize(("make", "fragment"), [
-    (lambda: TokenDropout(rate=0), "token_dropout.rate=0 is invalid"),
-    (lambda: TokenDropout(replace_with="pad"), "replace_with='pad': choose unk or mask"),
-    (lambda: EmbeddingNoise(sigma=-1), "embedding_noise.sigma=-1 is invalid"),
-    (lambda: EmbeddingNoise(p=2), "embedding_noise.p=2 is invalid"),
-    (lambda: EmbeddingSubstitution(k=0), "embedding_substitution.k=0 is invalid"),
+@pytest.mark.parametrize(("overrides", "message"), [
+    ("augment=token_dropout augment.device.token_dropout.rate=0",
+     "augment.device.token_dropout.rate=0 is invalid: it must be a number in (0, 1]"),
+    ("augment=token_dropout augment.device.token_dropout.replace_with=pad",
+     "augment.device.token_dropout.replace_with='pad' is invalid: it must be one of unk, mask"),
+    ("augment=embedding_noise augment.device.embedding_noise.sigma=-1",
+     "augment.device.embedding_noise.sigma=-1 is invalid: it must be a number > 0"),
+    ("augment=embedding_noise augment.device.embedding_noise.p=2",
+     "augment.device.embedding_noise.p=2 is invalid: it must be a number in [0, 1]"),
+    ("augment=embedding_substitution augment.device.embedding_substitution.k=0",
+     "augment.device.embedding_substitution.k=0 is invalid: it must be an integer >= 1"),
 ])
-def test_bad_device_options_fail_in_one_line(make, fragment):
-    with pytest.raises(AuglabError, match=fragment.replace("(", r"\(").replace("[", r"\[")):
-        make()
+def test_bad_device_options_fail_in_one_line(overrides, message, tmp_path):
+    cfg = compose_cfg(overrides.split(), tmp_path)
+    with pytest.raises(AuglabError, match=re.escape(message)) as err:
+        AugmentationStrategy.from_config(cfg.augment)
+    assert "\n" not in str(err.value)
 
 
 def test_text_mixup_mixes_labels_and_leaves_its_draw_for_the_model():

@@ -4,13 +4,14 @@ the offline and sample stages' contracts (sizes, labels, seeding) and their opti
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import pytest
 import torch
 
-from auglab.augment import wordnet
-from auglab.augment.text_eda import (
+from auglab.augment.text import wordnet
+from auglab.augment.text.eda import (
     STOP_WORDS,
     EDAOffline,
     EDASample,
@@ -21,7 +22,7 @@ from auglab.augment.text_eda import (
     synonym_replacement,
     tokenize,
 )
-from auglab.augment.text_typo import NEIGHBOURS, Typo, TypoOffline, typo
+from auglab.augment.text.typo import NEIGHBOURS, Typo, TypoOffline, typo
 from auglab.errors import AuglabError
 
 SENTENCE = "The quick brown fox jumps over the lazy dog while the farmer sells fresh eggs at the market"
@@ -210,20 +211,29 @@ def test_typo_stages_are_seeded():
 
 
 # --- option checks -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("make", "option"), [
-    (lambda: EDAOffline(alpha_sr=1.5), "augment.offline.eda.alpha_sr"),
-    (lambda: EDASample(alpha_rd=-0.1), "augment.sample.eda.alpha_rd"),
-    (lambda: EDASample(alpha_ri="0.1"), "augment.sample.eda.alpha_ri"),
-    (lambda: EDAOffline(alpha_sr=0, alpha_ri=0, alpha_rs=0, alpha_rd=0), "augment.offline.eda.alpha_"),
-    (lambda: EDAOffline(n_aug=0), "augment.offline.eda.n_aug"),
-    (lambda: EDAOffline(n_aug=2.5), "augment.offline.eda.n_aug"),
-    (lambda: Typo(word_rate=2), "augment.sample.typo.word_rate"),
-    (lambda: Typo(ops=["keyboard", "shout"]), "augment.sample.typo.ops"),
-    (lambda: Typo(ops=[]), "augment.sample.typo.ops"),
-    (lambda: TypoOffline(word_rate=-1), "augment.offline.typo.word_rate"),
-    (lambda: TypoOffline(n_aug=0), "augment.offline.typo.n_aug"),
+def _strategy(stage: str, key: str, target: str, **options):
+    """Build a one-transform strategy as a config would: errors name the option by its place in it."""
+    from auglab.augment import AugmentationStrategy
+
+    node = {"_target_": f"auglab.augment.text.{target}", **options}
+    return AugmentationStrategy.from_config({"name": "t", "kinds": ["text"], stage: {key: node}})
+
+
+@pytest.mark.parametrize(("stage", "key", "target", "options", "option"), [
+    ("offline", "eda", "EDAOffline", {"alpha_sr": 1.5}, "augment.offline.eda.alpha_sr=1.5"),
+    ("sample", "eda", "EDASample", {"alpha_rd": -0.1}, "augment.sample.eda.alpha_rd=-0.1"),
+    ("sample", "eda", "EDASample", {"alpha_ri": "0.1"}, "augment.sample.eda.alpha_ri='0.1'"),
+    ("offline", "eda", "EDAOffline", {"alpha_sr": 0, "alpha_ri": 0, "alpha_rs": 0, "alpha_rd": 0},
+     "augment.offline.eda.alpha_"),
+    ("offline", "eda", "EDAOffline", {"n_aug": 0}, "augment.offline.eda.n_aug=0"),
+    ("offline", "eda", "EDAOffline", {"n_aug": 2.5}, "augment.offline.eda.n_aug=2.5"),
+    ("sample", "typo", "Typo", {"word_rate": 2}, "augment.sample.typo.word_rate=2"),
+    ("sample", "typo", "Typo", {"ops": ["keyboard", "shout"]}, "augment.sample.typo.ops=['keyboard', 'shout']"),
+    ("sample", "typo", "Typo", {"ops": []}, "augment.sample.typo.ops=[]"),
+    ("offline", "typo", "TypoOffline", {"word_rate": -1}, "augment.offline.typo.word_rate=-1"),
+    ("offline", "typo", "TypoOffline", {"n_aug": 0}, "augment.offline.typo.n_aug=0"),
 ])
-def test_bad_options_name_the_option(make, option):
-    with pytest.raises(AuglabError, match=option.replace(".", r"\.")) as err:
-        make()
-    assert "\n" not in str(err.value)
+def test_bad_options_name_the_option(stage, key, target, options, option):
+    with pytest.raises(AuglabError, match=re.escape(option)) as err:
+        _strategy(stage, key, target, **options)
+    assert "\n" not in str(err.value) and " is invalid: it must be " in str(err.value)

@@ -7,9 +7,10 @@ import json
 import pytest
 import torch
 
-from auglab.config_checks import strategies_for
+from auglab.config.catalogue import strategies_for
 from auglab.errors import AuglabError
-from auglab.train import build_datamodule, train
+from auglab.run.build import build_datamodule, run_context
+from auglab.train import train
 from tests.conftest import compose_cfg
 
 FAST = ["debug=fast", "trainer=cpu", "callbacks.progress.refresh_rate=0"]
@@ -44,7 +45,7 @@ def test_strategy_for_another_data_kind_fails_before_training(tmp_path):
     cfg = compose_cfg(FAST, tmp_path)
     cfg.augment.name, cfg.augment.kinds = "eda", ["text"]
     with pytest.raises(AuglabError, match="augment=eda is for text data but data is image; choose one of: .*cutmix"):
-        build_datamodule(cfg)
+        build_datamodule(cfg, run_context(cfg))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU; the CPU runs above cover the same code")

@@ -18,9 +18,9 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from auglab.callbacks.augmented_preview import AugmentedPreview
-from auglab.data.previews import MASK_RGB, PADDING_RGB, image_grid, sequence_rows
-from auglab.loggers import dashboard_keys, run_config
+from auglab.figures.batch_previews import MASK_RGB, PADDING_RGB, image_grid, sequence_rows
 from auglab.report import main as report_main
+from auglab.run.loggers import dashboard_keys, run_config
 from auglab.train import train
 from tests.conftest import compose_cfg, run_cli
 from tests.test_report import write_sweep_job

@@ -7,38 +7,25 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import hydra
 import lightning as L
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from auglab import resolvers  # noqa: F401  (registers the configs' resolvers)
-from auglab.cli import run_cli
+from auglab.config.cli import run_cli
 from auglab.errors import AuglabError
-from auglab.job import run_job
-from auglab.train import build_datamodule, build_model, build_trainer, save_results
+from auglab.run.build import build_datamodule, build_model, build_trainer, run_context
+from auglab.run.results import save_results
+from auglab.storage.run_folder import PROVENANCE, checkpoint_config, run_of_checkpoint
+from auglab.sweep.job import run_job
 
 EVAL_KEYS = ("trainer", "logger", "callbacks", "paths", "ckpt_path", "task_name")
 log = logging.getLogger(__name__)
 
 
-def run_config(ckpt_path: str | None) -> DictConfig:
-    """The resolved config saved beside ``checkpoints/`` by the training run."""
-    if not ckpt_path:
-        raise AuglabError("ckpt_path is not set; e.g. auglab-eval ckpt_path=outputs/runs/<run>/checkpoints/best.ckpt")
-    ckpt = Path(ckpt_path).expanduser()
-    if not ckpt.is_file():
-        raise AuglabError(f"ckpt_path={ckpt} does not exist; point it at a .ckpt file from a training run")
-    config = ckpt.resolve().parent.parent / "config.yaml"
-    if not config.is_file():
-        raise AuglabError(f"{config} not found: ckpt_path must lie in <run folder>/checkpoints/ of an auglab run")
-    return OmegaConf.load(config)
-
-
 def check_same_data(ckpt_path: str, datamodule: L.LightningDataModule, allow_mismatch: bool) -> None:
     """The rebuilt data must be what the run trained and tested on (its provenance.json)."""
-    record = Path(ckpt_path).expanduser().resolve().parent.parent / "provenance.json"
+    record = run_of_checkpoint(ckpt_path) / PROVENANCE
     try:
         prov = json.loads(record.read_text())
     except (OSError, ValueError):
@@ -58,13 +45,16 @@ def check_same_data(ckpt_path: str, datamodule: L.LightningDataModule, allow_mis
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Rebuild the run's data and model, load the checkpoint's weights and test them."""
-    run_cfg = run_config(cfg.get("ckpt_path"))
+    if not cfg.get("ckpt_path"):
+        raise AuglabError("ckpt_path is not set; e.g. auglab-eval ckpt_path=outputs/runs/<run>/checkpoints/best.ckpt")
+    run_cfg = checkpoint_config(cfg.ckpt_path)
     for key in EVAL_KEYS:
         run_cfg[key] = cfg.get(key)
     L.seed_everything(run_cfg.seed, workers=True)
-    datamodule = build_datamodule(run_cfg)
+    context = run_context(run_cfg)
+    datamodule = build_datamodule(run_cfg, context)
     check_same_data(cfg.ckpt_path, datamodule, bool(cfg.get("allow_data_mismatch")))
-    model = build_model(run_cfg, datamodule)
+    model = build_model(run_cfg, datamodule, context)
     trainer = build_trainer(run_cfg)
     trainer.test(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     return save_results(run_cfg, trainer, model, datamodule, tested_checkpoint=str(cfg.ckpt_path))

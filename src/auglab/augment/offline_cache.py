@@ -4,37 +4,20 @@ input or parameter can never pick up a stale result."""
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from auglab.fingerprint import fingerprint
-
-log = logging.getLogger(__name__)
+from auglab.storage.artefact_cache import load_or_compute
+from auglab.storage.fingerprint import fingerprint
 
 
 def cached_offline(compute: Callable[[Any], Any], examples: Any, *, signature: str, cache_dir: Path | None,
                    name: str) -> Any:
     """``compute(examples)``, loaded from ``cache_dir`` when the same input and config ran before."""
-    if cache_dir is None:
-        return compute(examples)
-    key = fingerprint(signature, examples)[:20]
-    path = Path(cache_dir) / "offline" / f"{name}-{key}.pt"
-    if path.is_file():
-        try:
-            out = torch.load(path, weights_only=False)
-            log.info("offline stage of %s: loaded from %s", name, path)
-            return out
-        except Exception as err:  # a damaged file: compute again and overwrite it
-            log.warning("offline cache %s is unreadable (%s); computing again", path, err)
-    out = compute(examples)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save(out, tmp)
-    os.replace(tmp, path)  # atomic: a killed run or a second process never leaves half a file
-    log.info("offline stage of %s: cached in %s", name, path)
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / "offline" / f"{name}-{fingerprint(signature, examples)[:20]}.pt"
+    # weights_only=False: the stage's output is examples of any kind (texts, arrays), not only tensors
+    out, _ = load_or_compute(path, lambda: compute(examples), what=f"offline stage of {name}", weights_only=False)
     return out

@@ -9,7 +9,7 @@ A strategy names transforms for up to four stages, the four places an augmentati
   or next-item ids ``[B]`` (sequences).
 - ``device(x, y) -> (x, y)``: in ``on_after_batch_transfer``, on the accelerator.
 
-A transform with a ``fit(train)`` method gets the final train split once before training.
+A transform with a ``setup(context)`` method gets the run's context once (``augment/context.py``).
 """
 
 from __future__ import annotations
@@ -17,23 +17,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from auglab.augment.context import RunContext, setup_transforms
 from auglab.augment.offline_cache import cached_offline
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, OptionError, root_cause
 
 STAGES = ("offline", "sample", "batch", "device")
-
-
-def fit_transforms(transforms: list[Callable], train: Any) -> None:
-    """Call ``fit(train)`` on each transform that learns from the train split."""
-    for transform in transforms:
-        if hasattr(transform, "fit"):
-            transform.fit(train)
 
 
 def _instantiate_stage(stage: str, node: Mapping | None, strategy: str) -> dict[str, Callable]:
@@ -45,7 +38,9 @@ def _instantiate_stage(stage: str, node: Mapping | None, strategy: str) -> dict[
         try:
             transforms[name] = instantiate(spec)
         except Exception as err:  # hydra wraps the real cause; keep the message to one line
-            cause = err.__cause__ or err
+            cause = root_cause(err)
+            if isinstance(cause, OptionError):  # name the option by its place in the config
+                raise cause.at(f"augment.{stage}.{name}") from err
             raise AuglabError(
                 f"augment '{strategy}': cannot build {stage}.{name}: {str(cause).splitlines()[0]} "
                 f"(check augment.{stage}.{name}.* overrides)"
@@ -64,11 +59,9 @@ class AugmentationStrategy:
     batch: dict[str, Callable] = field(default_factory=dict)
     device: dict[str, Callable] = field(default_factory=dict)
     offline_signature: str = ""  # the offline stage's resolved config: part of its cache key
-    cache_dir: Path | None = None  # where offline results are cached; None: never cached
 
     @classmethod
-    def from_config(cls, cfg: DictConfig | Mapping[str, Any], *, cache_dir: str | Path | None = None
-                    ) -> AugmentationStrategy:
+    def from_config(cls, cfg: DictConfig | Mapping[str, Any]) -> AugmentationStrategy:
         """Instantiate every stage of an ``augment/*.yaml`` config."""
         if not isinstance(cfg, DictConfig):
             cfg = OmegaConf.create(dict(cfg))
@@ -82,13 +75,7 @@ class AugmentationStrategy:
         stages = {stage: _instantiate_stage(stage, cfg.get(stage), name) for stage in STAGES}
         offline = cfg.get("offline") or OmegaConf.create({})
         signature = json.dumps(OmegaConf.to_container(offline, resolve=True), sort_keys=True)
-        return cls(name=name, kinds=tuple(cfg.get("kinds", cls.kinds)), **stages, offline_signature=signature,
-                   cache_dir=Path(cache_dir) if cache_dir else None)
-
-    def __post_init__(self) -> None:
-        for transform in self.offline.values():  # e.g. a generator trained once and cached for a sweep
-            if getattr(transform, "uses_cache_dir", False):
-                transform.cache_dir = self.cache_dir
+        return cls(name=name, kinds=tuple(cfg.get("kinds", cls.kinds)), **stages, offline_signature=signature)
 
     def check_fits(self, data_kind: str, valid_choices: list[str]) -> None:
         """Fail before training when the strategy is for another kind of data."""
@@ -98,22 +85,25 @@ class AugmentationStrategy:
                 f"choose one of: {', '.join(valid_choices)}"
             )
 
-    def fit(self, train: Any) -> None:
-        """Give transforms that learn from data (``fit(train)``, e.g. item co-occurrence) the final train split."""
-        fit_transforms([t for stage in STAGES for t in getattr(self, stage).values()], train)
-
-    def apply_offline(self, examples: Any) -> Any:
-        """The offline transforms in order, cached by input and config when ``cache_dir`` is set."""
+    def apply_offline(self, examples: Any, context: RunContext | None = None) -> Any:
+        """The offline transforms in order, cached by input and config in ``context.cache_dir``."""
         if not self.offline:
             return examples
+        context = (context or RunContext()).with_train(examples)
+        setup_transforms(list(self.offline.values()), context)
 
         def compute(examples: Any) -> Any:
             for transform in self.offline.values():
                 examples = transform(examples)
             return examples
 
-        return cached_offline(compute, examples, signature=self.offline_signature, cache_dir=self.cache_dir,
+        return cached_offline(compute, examples, signature=self.offline_signature, cache_dir=context.cache_dir,
                               name=self.name)
+
+    def setup(self, context: RunContext) -> None:
+        """Hand the sample, batch and device transforms the run's context (``context.train``: the final
+        train split), once, before training."""
+        setup_transforms([t for stage in STAGES[1:] for t in getattr(self, stage).values()], context)
 
     def apply_sample(self, x: Any) -> Any:
         for transform in self.sample.values():

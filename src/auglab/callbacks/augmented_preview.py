@@ -13,7 +13,7 @@ from typing import Any
 
 import lightning as L
 
-from auglab.loggers import log_image
+from auglab.figures.to_loggers import log_image
 
 FILENAME = "augmented_preview.png"
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from auglab.augment.stages import AugmentationStrategy
+from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.samplers import eval_sampler
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ class AugmentedDataModule(L.LightningDataModule):
         self,
         *,
         augment: AugmentationStrategy | None = None,
+        context: RunContext | None = None,
         batch_size: int = 64,
         eval_batch_size: int = 512,
         num_workers: int = 0,
@@ -46,6 +47,7 @@ class AugmentedDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.augment = augment or AugmentationStrategy()
+        self.context = context or RunContext()  # what the run hands the strategy's transforms (cache folder, ...)
         self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
         self.split_seed = split_seed
         self.data_hash = ""
@@ -61,9 +63,14 @@ class AugmentedDataModule(L.LightningDataModule):
         """The loader's collate function; the train one also runs the batch stage."""
         return None
 
-    def model_kwargs(self) -> dict[str, Any]:
-        """What a model must know about the data; call after ``setup``."""
+    def data_facts(self) -> dict[str, Any]:
+        """What a model may need to know about the data (class names, image size, vocabulary, ...); the run
+        hands each model the facts its constructor asks for by name. Call after ``setup``."""
         return {}
+
+    def transform_context(self, train: Any) -> RunContext:
+        """The context the strategy's transforms get: the run's, with ``train`` (and, for text, the tokenizer)."""
+        return self.context.with_train(train)
 
     def preview_figure(self, batch: Any) -> Figure | None:
         """A picture of the first examples of a train batch as the model receives it, after every

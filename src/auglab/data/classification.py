@@ -9,10 +9,10 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, default_collate
 
-from auglab.augment.stages import AugmentationStrategy
+from auglab.augment import AugmentationStrategy
 from auglab.data.base import AugmentedDataModule, take
 from auglab.data.splits import stratified_holdout, subsample
-from auglab.fingerprint import fingerprint
+from auglab.storage.fingerprint import fingerprint
 
 Examples = tuple[Any, torch.Tensor]  # (inputs, int64 labels [N]); inputs: a tensor or a list
 
@@ -64,7 +64,7 @@ class ClassificationDataModule(AugmentedDataModule):
     def num_classes(self) -> int:
         return len(self.classes)
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def data_facts(self) -> dict[str, Any]:
         return {"num_classes": self.num_classes, "class_names": self.classes}
 
     def collate(self, *, train: bool) -> Callable | None:
@@ -88,8 +88,10 @@ class ClassificationDataModule(AugmentedDataModule):
         )
         train_idx = keep[subsample(labels[keep], self.split_seed, per_class=self.train_per_class,
                                    fraction=self.train_fraction, class_names=self.classes)]
-        train = self.augment.apply_offline((take(pool_x, train_idx), pool_y[train_idx]))
+        train = (take(pool_x, train_idx), pool_y[train_idx])
+        train = self.augment.apply_offline(train, self.transform_context(train))
         self.on_examples_ready(train)
+        self.augment.setup(self.transform_context(train))
         self.split_sizes = {"train": len(train[1]), "val": len(val_idx), "test": len(test[1])}
         return (self.make_dataset(train, self.augment.apply_sample if self.augment.sample else None),
                 self.make_dataset((take(pool_x, val_idx), pool_y[val_idx]), None),

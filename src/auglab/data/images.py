@@ -49,14 +49,14 @@ class ImageDataModule(ClassificationDataModule):
         self.mean = images.mean(dim=(0, 2, 3)).tolist()
         self.std = images.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()
 
-    def model_kwargs(self) -> dict[str, Any]:
-        return {**super().model_kwargs(), "in_channels": self.channels, "image_size": self.image_size,
+    def data_facts(self) -> dict[str, Any]:
+        return {**super().data_facts(), "in_channels": self.channels, "image_size": self.image_size,
                 "mean": self.mean, "std": self.std}
 
     def preview_figure(self, batch: Any, count: int = 16) -> Figure:
         """The first ``count`` images with their (maybe mixed) labels. Batches hold pixels in [0, 1] (the
         model normalises them itself), so they are drawn as they are."""
-        from auglab.data.previews import image_grid  # matplotlib only when drawing
+        from auglab.figures.batch_previews import image_grid  # matplotlib only when drawing
 
         x, y = batch
         return image_grid(x[:count], y[:count], self.classes, self.augment.name)

@@ -24,7 +24,7 @@ from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import interactions, synthetic_sessions
 from auglab.data.user_sequences import UserSequences, build_sequences
 from auglab.errors import AuglabError
-from auglab.fingerprint import fingerprint
+from auglab.storage.fingerprint import fingerprint
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -98,12 +98,12 @@ class SequenceDataModule(AugmentedDataModule):
     def load_sequences(self) -> UserSequences:
         raise NotImplementedError
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def data_facts(self) -> dict[str, Any]:
         return {"num_items": self.num_items, "max_len": self.max_len}
 
     def preview_figure(self, batch: Any, count: int = 8) -> Figure:
         """The first ``count`` histories as item ids (mask item ``num_items + 1``), then their next item."""
-        from auglab.data.previews import sequence_rows  # matplotlib only when drawing
+        from auglab.figures.batch_previews import sequence_rows  # matplotlib only when drawing
 
         x, y = batch
         return sequence_rows(x[:count], y[:count], self.num_items + 1, self.augment.name)
@@ -140,9 +140,10 @@ class SequenceDataModule(AugmentedDataModule):
         test = PrefixDataset(seqs.items, starts, ends - 1, self.max_len)
         users = self._training_users(seqs.num_users)
         train_seqs = [seqs.items[starts[u]:ends[u] - 2] for u in users]
-        train_seqs = self.augment.apply_offline(train_seqs)  # list of item arrays -> list of item arrays
+        # list of item arrays -> list of item arrays
+        train_seqs = self.augment.apply_offline(train_seqs, self.transform_context(train_seqs))
         train = UserSequences.from_list(train_seqs, seqs.num_items)
-        self.augment.fit(train)  # transforms that learn from the train split (item co-occurrence)
+        self.augment.setup(self.transform_context(train))  # e.g. item co-occurrence of the train split
         train_set = prefix_examples(train, self.max_len)
         if len(train_set) == 0:
             raise AuglabError(f"no training example: each of the {len(users)} training users has fewer than 4 "

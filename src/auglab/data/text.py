@@ -13,18 +13,19 @@ possible; no Python loop over tokens runs in the training loop.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import Dataset
 
-from auglab.augment.stages import AugmentationStrategy
+from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.classification import ClassificationDataModule, Examples
 from auglab.data.sources import fine_foods
 from auglab.data.sources.text_table import check_classes, read_eda_split, read_table
 from auglab.errors import AuglabError
-from auglab.models import hf_checkpoint
+from auglab.pretrained import hf_checkpoint
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -91,10 +92,11 @@ class TextDataModule(ClassificationDataModule):
             raise AuglabError(f"data.max_length={self.max_length} is larger than {self.tokenizer_name} allows "
                               f"({limit} positions); set data.max_length<={limit}")
         self.tokenizer = hf_checkpoint.load_tokenizer(self.tokenizer_name)
-        for stage in (self.augment.offline, self.augment.sample, self.augment.batch, self.augment.device):
-            for transform in stage.values():  # e.g. token dropout needs [UNK]'s id, substitution the embeddings
-                if getattr(transform, "uses_tokenizer", False):
-                    transform.bind(self.tokenizer, self.tokenizer_name, self.augment.cache_dir)
+
+    def transform_context(self, train: Any) -> RunContext:
+        """With the tokenizer and its checkpoint: token dropout needs [UNK]'s id, substitution the embeddings."""
+        self.prepare_data()
+        return replace(super().transform_context(train), tokenizer=self.tokenizer, checkpoint=self.tokenizer_name)
 
     def labelled(self, texts: list[str], labels: list[str], classes: list[str]) -> Examples:
         index = {name: i for i, name in enumerate(classes)}
@@ -107,13 +109,13 @@ class TextDataModule(ClassificationDataModule):
         self.prepare_data()
         return TokenizeCollate(self.tokenizer, self.max_length, self.num_classes, self.augment if train else None)
 
-    def model_kwargs(self) -> dict[str, Any]:
-        return {**super().model_kwargs(), "vocab_size": len(self.tokenizer),
+    def data_facts(self) -> dict[str, Any]:
+        return {**super().data_facts(), "vocab_size": len(self.tokenizer),
                 "pad_token_id": self.tokenizer.pad_token_id}
 
     def preview_figure(self, batch: Any, count: int = 8) -> Figure:
         """The first texts of a train batch as the model sees them: decoded from its token ids."""
-        from auglab.data.previews import text_table
+        from auglab.figures.batch_previews import text_table
 
         x, y = batch
         # special tokens stay visible ([UNK] from token dropout); padding does not

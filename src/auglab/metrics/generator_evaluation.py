@@ -15,17 +15,44 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from torchmetrics.classification import MulticlassF1Score
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
-from auglab.metrics.generative import (
-    ClassifierFeatures,
-    Recipe,
-    accuracy_and_f1,
-    dataset_tensors,
-    feature_classifier,
-    train_classifier,
-)
+from auglab.models.backbones import SmallCNN
+from auglab.models.feature_classifier import Recipe, feature_classifier, train_classifier
+
+
+@torch.no_grad()
+def accuracy_and_f1(net: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                    num_classes: int) -> tuple[float, float]:
+    """Accuracy and macro F1 of ``net`` on a real split."""
+    preds = torch.cat([net(images[i:i + 512]).argmax(1) for i in range(0, len(images), 512)])
+    f1 = MulticlassF1Score(num_classes=num_classes, average="macro", zero_division=0)(preds, labels)
+    return float((preds == labels).float().mean()), float(f1)
+
+
+class ClassifierFeatures(nn.Module):
+    """The pooled features of a trained SmallCNN, ``[N, C, H, W]`` in [0, 1] -> ``[N, 128]`` (for torchmetrics)."""
+
+    def __init__(self, net: SmallCNN) -> None:
+        super().__init__()
+        self.features = net.features.eval().requires_grad_(False)
+        self.num_features = net.head[-1].in_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x.float())
+
+
+def dataset_tensors(dataset: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """All of an image split as ``(images [N, C, H, W] float in [0, 1], labels [N])``."""
+    images, labels = getattr(dataset, "images", None), getattr(dataset, "labels", None)
+    if images is not None and labels is not None and getattr(dataset, "transform", None) is None:
+        return images.float() / 255 if images.dtype == torch.uint8 else images.float(), torch.as_tensor(labels)
+    pairs = [dataset[i] for i in range(len(dataset))]  # type: ignore[arg-type]
+    return torch.stack([p[0] for p in pairs]).float(), torch.as_tensor([int(p[1]) for p in pairs])
+
 
 KID_SUBSET = 1000  # images per KID subset (torchmetrics' default), fewer when the test split is smaller
 CAS_SEED = 4321  # the noise of the CAS training images

@@ -1,5 +1,6 @@
 """What every auglab model shares, whatever it predicts: the monitored metric, the NaN guard, the
-optimiser and scheduler built from config factories, and the pictures a run saves after testing."""
+optimiser and scheduler built from config factories, epoch logging, and the pictures a run saves after
+testing."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from typing import Any, ClassVar
 
 import lightning as L
 import torch
+from torchmetrics import Metric, MetricCollection
 
 from auglab.errors import AuglabError
-from auglab.loggers import log_image
+from auglab.figures.to_loggers import log_image
+from auglab.metrics.mean_loss import MeanLoss
 
 # Epoch metrics are torchmetrics' compute() results, already reduced over DDP ranks; Lightning cannot
-# tell and recommends sync_dist=True once per metric name (seen on the first GPU DDP run).
+# tell, and under DDP recommends sync_dist=True once per metric name.
 warnings.filterwarnings("ignore", message=r"It is recommended to use `self\.log\(.*sync_dist=True\)` when logging on")
 
 
@@ -23,7 +26,6 @@ class AuglabModule(L.LightningModule):
     """Subclasses implement the steps; ``monitor`` names the validation metric that picks the best epoch."""
 
     data_kinds: ClassVar[tuple[str, ...]] = ()  # the datamodule kinds this model can train on
-    cache_dir: Path | None = None  # set by train.build_model (paths.cache_dir): models that cache, cache here
     finite_check_every: int = 32  # training steps between NaN-guard reads on an accelerator
     defer_finite_reads: bool | None = None  # None: defer on an accelerator, read every step on a CPU
     _unread_nonfinite: torch.Tensor | None = None  # the NaN guard's flag, still on the device
@@ -46,8 +48,9 @@ class AuglabModule(L.LightningModule):
         all-reduce), so all ranks stop together instead of leaving the others waiting in a collective.
         Evaluation steps are not in lockstep (ranks may hold one batch fewer), so they decide alone.
         Reading the flag makes the host wait for the device: on an accelerator, training keeps it on the
-        device and reads it every ``finite_check_every`` steps and on an epoch's last batch (one wait per
-        step made small models 1.6x slower on a GPU than a plain loop); on a CPU every step is read."""
+        device and reads it every ``finite_check_every`` steps and on an epoch's last batch (a wait every step
+        put the image classifier at 1.64x a plain loop on an H200, 1.47x after this change: README,
+        "Benchmarks"); on a CPU every step is read."""
         bad = ~torch.isfinite(loss.detach())
         defer = self.defer_finite_reads if self.defer_finite_reads is not None else loss.device.type != "cpu"
         if stage == "train" and defer:
@@ -68,6 +71,16 @@ class AuglabModule(L.LightningModule):
                 f"{stage} loss is {value} at epoch {self.current_epoch}, step {self.global_step}{where}; "
                 "lower model.optimizer.lr or check the inputs for NaN"
             )
+
+    def log_epoch(self, stage: str, loss: MeanLoss, metrics: Metric | MetricCollection | None = None) -> None:
+        """Log the epoch's mean loss (``{stage}/loss``) and metrics once, at its end, then reset them. Steps
+        only update their states: logging a metric every step costs Lightning's bookkeeping on every step
+        for a value reported per epoch. ``compute()`` reduces the states over DDP ranks."""
+        self.log(f"{stage}/loss", loss.compute(), prog_bar=stage != "test")
+        loss.reset()
+        if metrics is not None:
+            self.log_dict(metrics.compute())
+            metrics.reset()
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(params=self.parameters())

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from auglab.errors import OptionError, check_count, check_open_fraction
 from auglab.models.generative_nets import ConvDecoder, ConvEncoder, dcgan_init
 from auglab.models.image_generator import ImageGenerator
 
@@ -66,11 +67,11 @@ class CDCGAN(ImageGenerator):
         super().__init__(num_classes=num_classes, in_channels=in_channels, image_size=image_size,
                          class_names=class_names, monitor=monitor, **kwargs)
         if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in (0, 1) or null, got {ema_decay}")
-        if width < 1 or label_dim < 1:
-            raise ValueError(f"width and label_dim must be >= 1, got {width}, {label_dim}")
+            raise OptionError("model.label_smoothing", label_smoothing, "a number in [0, 1)")
+        if ema_decay is not None:
+            check_open_fraction("model.ema_decay", ema_decay)
+        check_count("model.width", width)
+        check_count("model.label_dim", label_dim)
         self.automatic_optimization = False
         self.label_smoothing, self.ema_decay = label_smoothing, ema_decay
         self.generator = Generator(num_classes=num_classes, latent_dim=self.latent_dim, channels=in_channels,

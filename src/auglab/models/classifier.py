@@ -9,10 +9,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from auglab.figures.confusion_matrix import plot_confusion
 from auglab.metrics.classification import per_class_metrics, scalar_metrics
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.models.base import AuglabModule
-from auglab.run_record import plot_confusion
 
 
 class Classifier(AuglabModule):
@@ -61,13 +61,7 @@ class Classifier(AuglabModule):
         self._step(batch, "test")
 
     def _log_epoch(self, stage: str) -> None:
-        """Log the epoch's metrics once at its end. Steps only update the metric states: logging a metric
-        object every step costs Lightning's bookkeeping on every step for a value it reports per epoch."""
-        metrics, mean_loss = getattr(self, f"{stage}_metrics"), getattr(self, f"{stage}_loss")
-        self.log(f"{stage}/loss", mean_loss.compute(), prog_bar=stage != "test")  # compute() syncs DDP ranks
-        self.log_dict(metrics.compute())
-        metrics.reset()
-        mean_loss.reset()
+        self.log_epoch(stage, getattr(self, f"{stage}_loss"), getattr(self, f"{stage}_metrics"))
 
     def on_train_epoch_end(self) -> None:
         self._log_epoch("train")

@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.utils import save_image
 
-from auglab.loggers import log_image
+from auglab.errors import OptionError, check_count
+from auglab.figures.to_loggers import log_image
 from auglab.models.generative_nets import ConvDecoder, ConvEncoder, dcgan_init
 from auglab.models.image_generator import ImageGenerator
 
@@ -38,9 +39,8 @@ class CVAE(ImageGenerator):
         super().__init__(num_classes=num_classes, in_channels=in_channels, image_size=image_size,
                          class_names=class_names, monitor=monitor, monitor_mode=monitor_mode, **kwargs)
         if beta < 0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
-        if width < 1:
-            raise ValueError(f"width must be >= 1, got {width}")
+            raise OptionError("model.beta", beta, "a number >= 0")
+        check_count("model.width", width)
         self.beta = beta
         self.encoder = ConvEncoder(channels=in_channels + num_classes, image_size=image_size, width=width)
         self.to_posterior = nn.Linear(self.encoder.feature_dim, 2 * self.latent_dim)  # mean and log-variance

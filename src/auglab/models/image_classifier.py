@@ -24,7 +24,6 @@ class ImageClassifier(Classifier):
         in_channels: int,
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
-        image_size: int | None = None,  # given to every image model; the backbones pool to any size
         **kwargs: Any,
     ) -> None:
         super().__init__(num_classes=num_classes, **kwargs)

@@ -10,10 +10,11 @@ from typing import Any
 import torch
 from torchvision.utils import save_image
 
-from auglab.loggers import log_image
+from auglab.errors import check_count
+from auglab.figures.to_loggers import log_image
 from auglab.metrics.generator_evaluation import GeneratorEvaluation
 from auglab.models.base import AuglabModule
-from auglab.run_record import write_json
+from auglab.storage.atomic import write_json
 
 GRID_SEED = 1234  # the fixed noise of the sample grids; its own generator, so training draws are untouched
 
@@ -39,19 +40,18 @@ class ImageGenerator(AuglabModule):
         sample_every_n_epochs: int = 1,
         grid_per_class: int = 8,
         evaluation_steps: int = 500,
-        mean: Sequence[float] | None = None,  # given to every image model; generators model [0, 1] pixels
-        std: Sequence[float] | None = None,
+        cache_dir: Path | None = None,  # the run's cache folder: the feature classifier of FID / KID is kept there
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if latent_dim < 1 or sample_every_n_epochs < 0 or grid_per_class < 1:
-            raise ValueError("latent_dim and grid_per_class must be >= 1, sample_every_n_epochs >= 0 "
-                             f"(got {latent_dim}, {grid_per_class}, {sample_every_n_epochs})")
+        check_count("model.latent_dim", latent_dim)
+        check_count("model.grid_per_class", grid_per_class)
+        check_count("model.sample_every_n_epochs", sample_every_n_epochs, minimum=0)
         self.num_classes, self.channels, self.image_size = num_classes, in_channels, image_size
         self.latent_dim = latent_dim
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         self.sample_every_n_epochs, self.grid_per_class = sample_every_n_epochs, grid_per_class
-        self.evaluation_steps = evaluation_steps
+        self.evaluation_steps, self.cache_dir = evaluation_steps, cache_dir
         fixed = torch.Generator().manual_seed(GRID_SEED)
         noise = torch.randn(num_classes * grid_per_class, latent_dim, generator=fixed)  # [K * n, latent]
         self.register_buffer("grid_noise", noise, persistent=False)

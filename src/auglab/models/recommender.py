@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, check_choice, check_count
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.metrics.ranking import RankingMetrics, target_ranks
 from auglab.models.base import AuglabModule
@@ -51,10 +51,8 @@ class SequentialRecommender(AuglabModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(monitor=monitor, **kwargs)
-        if loss not in LOSSES:
-            raise AuglabError(f"model.loss={loss}: choose one of {', '.join(LOSSES)}")
-        if num_negatives < 1:
-            raise AuglabError(f"model.num_negatives={num_negatives} must be >= 1")
+        check_choice("model.loss", loss, LOSSES)
+        check_count("model.num_negatives", num_negatives)
         if loss != "ce" and num_items < 2:
             raise AuglabError(f"model.loss={loss} samples negatives but the data has {num_items} item; use loss=ce")
         self.num_items, self.max_len, self.loss_name, self.num_negatives = num_items, max_len, loss, num_negatives
@@ -104,7 +102,6 @@ class SequentialRecommender(AuglabModule):
         loss = self._train_loss(x, y)
         self.check_finite(loss, "train")
         self.train_loss.update(loss, len(y))
-        self.log("train/loss", self.train_loss, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
@@ -121,14 +118,11 @@ class SequentialRecommender(AuglabModule):
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._eval_step(batch, "test")
 
-    def _log_epoch(self, stage: str) -> None:
-        metrics = getattr(self, f"{stage}_metrics")
-        self.log_dict(metrics.compute())  # already summed over processes
-        self.log(f"{stage}/loss", getattr(self, f"{stage}_loss"))
-        metrics.reset()
+    def on_train_epoch_end(self) -> None:
+        self.log_epoch("train", self.train_loss)
 
     def on_validation_epoch_end(self) -> None:
-        self._log_epoch("val")
+        self.log_epoch("val", self.val_loss, self.val_metrics)
 
     def on_test_epoch_end(self) -> None:
-        self._log_epoch("test")
+        self.log_epoch("test", self.test_loss, self.test_metrics)

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, check_count
 from auglab.models.recommender import SequentialRecommender, last_index
 
 
@@ -56,8 +56,7 @@ class SASRec(SequentialRecommender):
                  layer_norm_eps: float = 1e-12, initializer_range: float = 0.02, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         d = self.item_embedding.embedding_dim
-        if num_layers < 1:
-            raise AuglabError(f"model.num_layers={num_layers} must be >= 1")
+        check_count("model.num_layers", num_layers)
         if num_heads < 1 or d % num_heads:
             raise AuglabError(f"model.num_heads={num_heads} must divide model.embedding_size={d}")
         self.position_embedding = nn.Embedding(self.max_len, d)

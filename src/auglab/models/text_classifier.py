@@ -13,12 +13,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from auglab.augment.text_device import add_embedding_noise
-from auglab.augment.text_mixup import mix_sentences, mixing_head_input
-from auglab.models import hf_checkpoint
+from auglab.data.text_batch import TextBatch
+from auglab.errors import OptionError
 from auglab.models.classifier import Classifier
-
-TextBatch = dict[str, torch.Tensor]
+from auglab.models.text_inputs import add_embedding_noise, mix_sentences, mixing_head_input
+from auglab.pretrained import hf_checkpoint
 
 
 class BertClassifier(Classifier):
@@ -29,11 +28,10 @@ class BertClassifier(Classifier):
     data_kinds = ("text",)
 
     def __init__(self, *, checkpoint: str, num_classes: int, freeze_layers: int = 0, warmup_fraction: float = 0.1,
-                 dropout: float | None = None, vocab_size: int | None = None, pad_token_id: int | None = None,
-                 **kwargs: Any) -> None:
+                 dropout: float | None = None, **kwargs: Any) -> None:
         super().__init__(num_classes=num_classes, **kwargs)
         if not 0.0 <= warmup_fraction < 1.0:
-            raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction}")
+            raise OptionError("model.warmup_fraction", warmup_fraction, "a number in [0, 1)")
         extra = {} if dropout is None else {"classifier_dropout": dropout}
         # from_pretrained returns the model in eval mode, and Lightning keeps a submodule's mode: dropout
         # would be off during fine-tuning
@@ -47,7 +45,7 @@ class BertClassifier(Classifier):
         base = getattr(self.encoder, self.encoder.base_model_prefix)
         blocks = base.encoder.layer
         if not 0 <= layers <= len(blocks):
-            raise ValueError(f"freeze_layers must be in [0, {len(blocks)}] for this checkpoint, got {layers}")
+            raise OptionError("model.freeze_layers", layers, f"in [0, {len(blocks)}] for this checkpoint")
         for module in (base.embeddings, *blocks[:layers]):
             module.requires_grad_(False)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from auglab.job_identity import VOLATILE, digest, identity, read_record
-from auglab.run_record import read_json
+from auglab.storage.atomic import read_json
+from auglab.sweep.identity import VOLATILE, digest, identity, read_record
 
 AXES = ("augment", "seed")  # the table's own axes: never a group
 NOT_OPTIONS = ("experiment", "debug", "callbacks", "hydra/")  # shape a run without being what it compares

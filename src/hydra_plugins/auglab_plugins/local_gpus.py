@@ -12,9 +12,9 @@ from hydra.core.utils import JobReturn
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from omegaconf import OmegaConf
 
-from auglab import sweep_console
-from auglab.config_checks import whole_number
-from auglab.device_slots import PinnedTask, plan_slots, visible_gpus
+from auglab.config.overrides import whole_number
+from auglab.sweep import console as sweep_console
+from auglab.sweep.slots import PinnedTask, plan_slots, visible_gpus
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import optuna
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 from optuna.trial import TrialState
 
-from auglab import sweep_console
+from auglab.sweep import console as sweep_console
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from hydra._internal.core_plugins import basic_launcher
 from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 from hydra.core.utils import JobReturn
 
-from auglab import sweep_console
+from auglab.sweep import console as sweep_console
 
 
 class SequentialLauncher(BasicLauncher):
-    """Hydra's basic launcher; announces the number of jobs to ``sweep_console`` first."""
+    """Hydra's basic launcher; announces the number of jobs to ``sweep/console.py`` first."""
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         assert self.config is not None

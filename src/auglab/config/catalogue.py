@@ -1,0 +1,41 @@
+"""What ``conf/`` offers: its config groups, their options, and which strategies and models fit a data kind
+(for error messages that list the valid choices)."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+CONF_DIR = Path(importlib.import_module("auglab.conf").__file__).resolve().parent  # conf/, beside src/
+
+
+def groups() -> list[str]:
+    """The config groups under ``conf/`` (``hydra`` excluded: Hydra checks its own)."""
+    return sorted(d.name for d in CONF_DIR.iterdir() if d.is_dir() and d.name != "hydra")
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+@cache
+def strategies_for(kind: str) -> list[str]:
+    """Names of the ``augment`` options whose ``kinds`` include ``kind``."""
+    fits = []
+    for name in options("augment"):
+        kinds = OmegaConf.load(CONF_DIR / "augment" / f"{name}.yaml").get("kinds", [])
+        if kind in kinds:
+            fits.append(name)
+    return fits
+
+
+@cache
+def models_for(kind: str) -> list[str]:
+    """Names of the ``model`` options whose class trains on ``kind`` data."""
+    from hydra.utils import get_class
+
+    targets = {name: OmegaConf.load(CONF_DIR / "model" / f"{name}.yaml")._target_ for name in options("model")}
+    return [name for name, target in targets.items() if kind in getattr(get_class(target), "data_kinds", ())]

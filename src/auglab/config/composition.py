@@ -1,0 +1,17 @@
+"""Configs composed by Hydra on request, for code that needs another option's config than the run's."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+
+def compose_model(name: str) -> DictConfig:
+    """The ``model=<name>`` option as Hydra composes it (with the user's ``--config-dir`` in a running
+    command); e.g. the generator that ``augment=cgan_samples`` trains."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():  # inside an auglab command: its own search path
+        return compose(config_name="train", overrides=[f"model={name}"]).model
+    with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
+        return compose(config_name="train", overrides=[f"model={name}"]).model

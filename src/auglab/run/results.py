@@ -1,0 +1,44 @@
+"""What a tested run writes into its folder: ``metrics.json`` (the test metrics and the best validation
+value that sweepers see), ``provenance.json`` and the model's test pictures; rank 0 only under DDP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig
+
+from auglab.run.provenance import provenance
+from auglab.storage.atomic import write_json
+from auglab.storage.run_folder import METRICS, PROVENANCE
+
+
+def collect_test_metrics(trainer: L.Trainer) -> dict[str, float]:
+    return {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")}
+
+
+def best_validation(trainer: L.Trainer, monitor: str) -> dict[str, float]:
+    """``{monitor}_best``: the monitor's value at the selected epoch (the last epoch without checkpoints)."""
+    callback = trainer.checkpoint_callback
+    if callback is not None and callback.monitor == monitor and callback.best_model_score is not None:
+        return {f"{monitor}_best": float(callback.best_model_score)}
+    value = trainer.callback_metrics.get(monitor)
+    return {f"{monitor}_best": float(value)} if value is not None else {}
+
+
+def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, *, tested: bool = True,
+                 **extra: Any) -> dict:
+    """metrics.json, provenance.json and the model's test pictures, written by rank 0 only."""
+    metrics = collect_test_metrics(trainer) if tested else {}
+    if cfg.get("optimized_metric"):
+        metrics.update(best_validation(trainer, cfg.optimized_metric))
+    if trainer.is_global_zero:
+        out_dir = Path(cfg.paths.output_dir)
+        write_json(out_dir / METRICS, metrics)
+        prov = provenance(seed=cfg.seed, data_hash=datamodule.data_hash, split_sizes=datamodule.split_sizes)
+        write_json(out_dir / PROVENANCE, {**prov, "world_size": trainer.world_size, **extra})
+        if tested:
+            title = f"{cfg.augment.name}, seed {cfg.seed}: test acc {metrics.get('test/acc', float('nan')):.3f}"
+            model.save_test_figures(out_dir, title)
+    return metrics
