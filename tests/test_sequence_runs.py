@@ -75,7 +75,8 @@ def test_same_seed_same_metrics_and_eval_is_exact_in_one_and_two_processes(tmp_p
          ["augment=cutmix is for image data but data is sequence", "seq_crop"]),
         (["data=movielens_100k"], ["model ImageClassifier is for image data but data is sequence; choose model= "
                                    "one of: gru4rec, sasrec"]),
-        (["data=movielens_100k", "model=sasrec", "model.loss=hinge"], ["model.loss='hinge' is invalid: it must be one of ce, bpr"]),
+        (["data=movielens_100k", "model=sasrec", "model.loss=hinge"],
+         ["model.loss='hinge' is invalid: it must be one of ce, bpr"]),
         (["data=movielens_100k", "model=sasrec", "model.ks=[3]"], ["model.monitor=val/ndcg@10 is not logged"]),
         (["data=movielens_100k", "model=sasrec", "model.num_heads=3"], ["model.num_heads=3 must divide"]),
         (["data=movielens_100k", "model=gru4rec", "model.dropout=1.5"],
