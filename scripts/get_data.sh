@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install the embedded default data: Fashion-MNIST (images), WordNet 3.0 (EDA synonyms) and the Amazon
-# fine-food reviews (text) from Debian's packages where apt works; Fashion-MNIST can also be downloaded
-# into data/fashion-mnist. Anything still missing ends with a message saying exactly what to do.
+# Install the embedded default data: Fashion-MNIST (images), WordNet 3.0 (EDA synonyms), the Amazon
+# fine-food reviews (text) and Apertium English<->Spanish (back-translation) from Debian's packages where apt
+# works; Fashion-MNIST can also be downloaded into data/fashion-mnist. The EDA paper's benchmark goes to
+# data/eda_benchmark (from ../shared/data/eda beside a checkout that has it, else downloaded); without it only
+# data=eda_benchmark is unavailable. Anything else still missing ends with a message saying what to do.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +12,24 @@ local_dir=data/fashion-mnist
 has_fmnist() { [ -f "$1/train-images-idx3-ubyte.gz" ] && [ -f "$1/t10k-labels-idx1-ubyte.gz" ]; }
 has_wordnet() { [ -f "${AUGLAB_WORDNET_DIR:-/usr/share/wordnet}/data.noun" ] && [ -f "${AUGLAB_WORDNET_DIR:-/usr/share/wordnet}/index.sense" ]; }
 has_fine_foods() { [ -f /usr/lib/R/site-library/modeldata/data/Rdata.rdx ]; }
+has_apertium() { command -v apertium >/dev/null 2>&1 && apertium -l 2>/dev/null | grep -E "^\s*eng-spa\s*$" >/dev/null; }  # no -q: an early exit would SIGPIPE apertium (pipefail)
+
+eda_dir=data/eda_benchmark
+if [ ! -f "$eda_dir/test/trec/test.txt" ]; then
+  if [ -f ../shared/data/eda/test/trec/test.txt ]; then
+    echo "data: copying the EDA benchmark from ../shared/data/eda into $eda_dir"
+    mkdir -p "$eda_dir" && cp -r ../shared/data/eda/. "$eda_dir/"
+  elif ! .venv/bin/python -m auglab.data.sources.eda_benchmark --download "$eda_dir" >/dev/null 2>&1; then
+    echo "data: the EDA benchmark (data=eda_benchmark) could not be fetched; where there is internet:" \
+         "python -m auglab.data.sources.eda_benchmark --download $eda_dir" >&2
+  fi
+fi
 
 missing=()
 has_fmnist "$fmnist" || has_fmnist "$local_dir" || missing+=(dataset-fashion-mnist)
 has_wordnet || missing+=(wordnet-base wordnet-sense-index)
 has_fine_foods || missing+=(r-cran-modeldata)
+has_apertium || missing+=(apertium apertium-eng-spa)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if command -v apt-get >/dev/null 2>&1; then
@@ -51,5 +66,9 @@ if ! has_fine_foods; then
   echo "data: the fine-food reviews are missing: as root, apt-get install r-cran-modeldata," \
        "or run with data.root=<a modeldata/data folder>" >&2
   status=1
+fi
+if ! has_apertium; then
+  echo "data: Apertium English<->Spanish is missing (augment=back_translation): as root," \
+       "apt-get install apertium apertium-eng-spa" >&2
 fi
 exit $status

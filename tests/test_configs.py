@@ -75,7 +75,8 @@ def test_sequence_strategies_are_all_there_and_build(tmp_path):
 
 
 TEXT_STRATEGIES = ["none", "eda", "eda_sr", "eda_ri", "eda_rs", "eda_rd", "eda_sample", "typo", "token_dropout",
-                   "embedding_noise", "embedding_substitution", "text_mixup", "eda_n500"]
+                   "embedding_noise", "embedding_substitution", "text_mixup", "eda_n500", "llm_paraphrase",
+                   "llm_generate", "back_translation"]
 
 
 def test_text_strategies_are_all_there_and_build(tmp_path):

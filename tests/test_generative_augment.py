@@ -11,6 +11,7 @@ import yaml
 
 from auglab.augment import RunContext
 from auglab.augment.image.generated import GeneratedImages
+from auglab.augment.label_allocation import labels_to_generate
 from auglab.config.composition import compose_model
 from auglab.errors import AuglabError
 from auglab.models.cvae import CVAE
@@ -25,11 +26,11 @@ def _examples(counts: tuple[int, ...] = (6, 3, 3), size: int = 28) -> tuple[torc
 
 def test_generated_labels_follow_the_classes_or_fill_the_small_ones_first():
     _, labels = _examples((6, 3, 3))
-    plain = GeneratedImages(ratio=1.0)._labels_to_generate(labels, 3)
+    plain = labels_to_generate(labels, 3, ratio=1.0, class_balance=False)
     assert torch.bincount(plain, minlength=3).tolist() == [6, 3, 3]
-    balanced = GeneratedImages(ratio=0.5, class_balance=True)._labels_to_generate(labels, 3)
+    balanced = labels_to_generate(labels, 3, ratio=0.5, class_balance=True)
     assert torch.bincount(balanced, minlength=3).tolist() == [0, 3, 3]  # 6 images: the small classes catch up
-    more = GeneratedImages(ratio=1.5, class_balance=True)._labels_to_generate(labels, 3)
+    more = labels_to_generate(labels, 3, ratio=1.5, class_balance=True)
     assert (torch.bincount(labels, minlength=3) + torch.bincount(more, minlength=3)).tolist() == [10, 10, 10]
 
 

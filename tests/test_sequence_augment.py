@@ -171,7 +171,7 @@ def test_offline_stage_is_cached_by_input_and_config(tmp_path):
     first = AugmentationStrategy.from_config(cfg).apply_offline(seqs, cached)
     files = list((tmp_path / "offline").glob("subset_split-*.pt"))
     assert len(files) == 1
-    torch.save([np.array([7, 7])], files[0])  # tamper: a second call must read the cache, not compute
+    torch.save({"examples": [np.array([7, 7])], "reports": {}}, files[0])  # tamper: a second call must read it
     assert [list(s) for s in AugmentationStrategy.from_config(cfg).apply_offline(seqs, cached)] == [[7, 7]]
     other_seed = {**cfg, "offline": {"s": {**cfg["offline"]["s"], "seed": 1}}}
     AugmentationStrategy.from_config(other_seed).apply_offline(seqs, cached)

@@ -15,7 +15,9 @@ from auglab.errors import AuglabError
 from auglab.pretrained import hf_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-EDA_DIR = ROOT.parent / "shared" / "data" / "eda"
+EDA_DIR = ROOT / "data" / "eda_benchmark"  # scripts/get_data.sh: from ../shared/data/eda, else downloaded
+needs_eda = pytest.mark.skipif(not (EDA_DIR / "test" / "trec" / "test.txt").is_file(),
+                               reason=f"the EDA benchmark is not in {EDA_DIR}: run bash scripts/get_data.sh")
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 ROWS = [("great coffee, would buy again", "pos"), ("stale and bitter", "neg"), ("  ", "pos"),
         ("the box arrived crushed", "neg"), ("lovely tea", "pos"), ("never again", "neg")] * 5
@@ -50,6 +52,7 @@ def test_fine_food_reviews_come_from_debian_modeldata_with_their_split():
     assert dm.split_sizes == {"train": 20, "val": 10, "test": 1000}
 
 
+@needs_eda
 def test_eda_splits_have_the_papers_sizes_and_classes():
     dm = EDABenchmarkDataModule(path=str(EDA_DIR), name="trec", size=500, tokenizer=MINILM)
     dm.setup()
@@ -129,3 +132,43 @@ def test_the_embedded_minilm_resolves_offline_and_an_unknown_hub_name_says_how_t
     with pytest.raises(AuglabError, match=r"model.checkpoint=acme/no-such-bert: not a local folder, .* \(offline\)\. "
                                           r"Download it .* --local-dir DIR\) and set model.checkpoint=DIR"):
         hf_checkpoint.load_tokenizer("acme/no-such-bert")
+
+
+def test_eda_benchmark_downloads_every_file_from_a_pinned_commit_and_says_how_when_missing(tmp_path):
+    from auglab.data.sources import eda_benchmark
+
+    assert eda_benchmark.BASE_URL.endswith(f"{eda_benchmark.COMMIT}/sized_datasets_f1")
+    mirror = tmp_path / "mirror"  # a file:// copy stands in for GitHub: the same urllib code path
+    for relative in eda_benchmark.files():
+        (mirror / relative).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / relative).write_text("0\tan example sentence\n1\tanother one\n")
+    folder = eda_benchmark.download(tmp_path / "eda", base_url=mirror.as_uri())
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*.txt")) == sorted(eda_benchmark.files())
+    assert len(eda_benchmark.files()) == 30
+    dm = EDABenchmarkDataModule(path=str(tmp_path / "nowhere"), tokenizer=MINILM)
+    with pytest.raises(AuglabError, match="the EDA benchmark is not there; run bash scripts/get_data.sh"):
+        dm.setup()
+
+
+def test_pricerunner_holds_out_whole_products_and_counts_products_in_low_data_regimes():
+    from auglab.data.sources import pricerunner
+    from auglab.data.text import PriceRunnerDataModule
+
+    offers = pricerunner.load()
+    assert len(offers) == 35311 and offers["Cluster ID"].nunique() == 13233
+    dm = PriceRunnerDataModule(tokenizer=MINILM, train_per_class=10, val_per_class=3)
+    dm.setup()
+    assert dm.num_classes == 10 and dm.split_sizes["train"] == 100 and dm.split_sizes["val"] == 30
+    splits = {name: set(groups.tolist()) for name, groups in dm.split_groups.items()}
+    assert not splits["train"] & splits["test"] and not splits["val"] & splits["test"]
+    assert not splits["train"] & splits["val"]
+    assert len(splits["train"]) == 100  # ten products per category, one offer each
+    assert 3000 < dm.split_sizes["test"] < 4000  # a tenth of each category's products, all their offers
+    again = PriceRunnerDataModule(tokenizer=MINILM, train_per_class=10, val_per_class=3)
+    again.setup()
+    assert again.train_set.texts == dm.train_set.texts and again.data_hash == dm.data_hash
+    other_seed = PriceRunnerDataModule(tokenizer=MINILM, train_per_class=10, val_per_class=3, split_seed=1)
+    other_seed.setup()
+    assert other_seed.train_set.texts != dm.train_set.texts
+    with pytest.raises(AuglabError, match="data.train_per_class=5000 but class .* has only"):
+        PriceRunnerDataModule(tokenizer=MINILM, train_per_class=5000).setup()

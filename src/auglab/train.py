@@ -18,7 +18,7 @@ from auglab.config.cli import run_cli
 from auglab.config.run_options import check_run_options
 from auglab.run.build import build_datamodule, build_model, build_trainer, run_context
 from auglab.run.provenance import save_config
-from auglab.run.results import save_results
+from auglab.run.results import save_offline_report, save_results
 from auglab.sweep import console
 from auglab.sweep.job import run_job
 
@@ -36,6 +36,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     save_config(cfg, Path(cfg.paths.output_dir) / "config.yaml")
     context = run_context(cfg)
     datamodule = build_datamodule(cfg, context)
+    save_offline_report(cfg, datamodule)
     log.info("data %s: %s", cfg.data._target_.rsplit(".", 1)[-1], datamodule.split_sizes)
     model = build_model(cfg, datamodule, context)
     trainer = build_trainer(cfg)

@@ -8,7 +8,7 @@ to expand as ``context.train``; ``sample``, ``batch`` and ``device`` transforms 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from typing import Any
 class RunContext:
     cache_dir: Path | None = None  # where computed artefacts are cached (paths.cache_dir); None: never cached
     train: Any = None  # the train split: (inputs, labels) for labelled data, UserSequences for sequences
+    held_out: Sequence[Any] | None = None  # validation and test inputs: what generated data must never copy
+    class_names: Sequence[str] | None = None  # labelled data: the name of each class id
     tokenizer: Any = None  # text: the model checkpoint's tokenizer ...
     checkpoint: str | None = None  # ... and that checkpoint's name or folder
     # the composed config of a ``model=`` option, for transforms that train a model of their own

@@ -11,13 +11,16 @@ from typing import Any
 from auglab.storage.artefact_cache import load_or_compute
 from auglab.storage.fingerprint import fingerprint
 
+FORMAT = "examples+reports"
+
 
 def cached_offline(compute: Callable[[Any], Any], examples: Any, *, signature: str, cache_dir: Path | None,
                    name: str) -> Any:
     """``compute(examples)``, loaded from ``cache_dir`` when the same input and config ran before."""
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / "offline" / f"{name}-{fingerprint(signature, examples)[:20]}.pt"
+        # FORMAT: the cached object's layout; a new layout gets new keys instead of misreading old files
+        path = Path(cache_dir) / "offline" / f"{name}-{fingerprint(FORMAT, signature, examples)[:20]}.pt"
     # weights_only=False: the stage's output is examples of any kind (texts, arrays), not only tensors
     out, _ = load_or_compute(path, lambda: compute(examples), what=f"offline stage of {name}", weights_only=False)
     return out

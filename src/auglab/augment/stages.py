@@ -59,6 +59,7 @@ class AugmentationStrategy:
     batch: dict[str, Callable] = field(default_factory=dict)
     device: dict[str, Callable] = field(default_factory=dict)
     offline_signature: str = ""  # the offline stage's resolved config: part of its cache key
+    offline_report: dict[str, Any] = field(default_factory=dict)  # what offline transforms reported, by name
 
     @classmethod
     def from_config(cls, cfg: DictConfig | Mapping[str, Any]) -> AugmentationStrategy:
@@ -92,13 +93,18 @@ class AugmentationStrategy:
         context = (context or RunContext()).with_train(examples)
         setup_transforms(list(self.offline.values()), context)
 
-        def compute(examples: Any) -> Any:
+        def compute(examples: Any) -> dict[str, Any]:
             for transform in self.offline.values():
                 examples = transform(examples)
-            return examples
+            # e.g. generated texts: costs, acceptance per filter, every decision; cached with the output,
+            # so a job that loads the output still writes them into its run folder
+            reports = {name: t.report() for name, t in self.offline.items() if hasattr(t, "report")}
+            return {"examples": examples, "reports": reports}
 
-        return cached_offline(compute, examples, signature=self.offline_signature, cache_dir=context.cache_dir,
-                              name=self.name)
+        result = cached_offline(compute, examples, signature=self.offline_signature, cache_dir=context.cache_dir,
+                                name=self.name)
+        self.offline_report = result["reports"]
+        return result["examples"]
 
     def setup(self, context: RunContext) -> None:
         """Hand the sample, batch and device transforms the run's context (``context.train``: the final

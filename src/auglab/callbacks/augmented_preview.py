@@ -3,7 +3,9 @@
 Lightning calls ``on_train_batch_start`` after the datamodule's ``on_after_batch_transfer``, so the
 batch here has been through the sample, batch and device stages. The datamodule draws it (images as
 a labelled grid, sequences as a table of item ids); the picture goes to the run folder and to every
-logger that takes pictures. Drawing uses no random numbers, so metrics do not change.
+logger that takes pictures. A strategy that generated texts offline also gets ``generated_text.png``, a
+sample of its decisions (original, generated, kept or why not), and a W&B table of all of them. Drawing
+uses no random numbers, so metrics do not change.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import lightning as L
 from auglab.figures.to_loggers import log_image
 
 FILENAME = "augmented_preview.png"
+GENERATED = "generated_text.png"
+SAMPLE = 14  # generated texts drawn in the picture
 
 
 class AugmentedPreview(L.Callback):
@@ -39,3 +43,21 @@ class AugmentedPreview(L.Callback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(self.path, dpi=100)
         log_image(trainer.loggers, "train/augmented_preview", self.path, step=trainer.global_step)
+        self._generated_text(trainer)
+
+    def _generated_text(self, trainer: L.Trainer) -> None:
+        reports = getattr(getattr(trainer.datamodule, "augment", None), "offline_report", None) or {}
+        records = [{"transform": name, **r} for name, report in reports.items() for r in report.get("records", [])]
+        path = self.path.with_name(GENERATED)
+        if not records or path.exists():
+            return
+        from auglab.figures.batch_previews import generated_text_table
+
+        step = max(1, len(records) // SAMPLE)  # spread over the whole list: every class, kept and dropped
+        generated_text_table(records[::step][:SAMPLE], trainer.datamodule.augment.name).savefig(path, dpi=100)
+        log_image(trainer.loggers, "train/generated_text", path, step=trainer.global_step)
+        columns = ["transform", "original", "generated", "label", "kept", "reason"]
+        for logger in trainer.loggers:
+            if hasattr(logger, "log_table"):  # W&B
+                logger.log_table("train/generated_text", columns=columns,
+                                 data=[[str(r.get(c)) for c in columns] for r in records])

@@ -1,4 +1,8 @@
-"""Seeded, stratified index selection: test and validation hold-outs and low-data subsamples."""
+"""Seeded, stratified index selection: test and validation hold-outs and low-data subsamples.
+
+With ``groups`` (e.g. the product each PriceRunner offer belongs to) a group never straddles two splits:
+near-duplicate examples of one product would otherwise leak from training into evaluation. A group's
+examples share a label."""
 
 from __future__ import annotations
 
@@ -86,4 +90,66 @@ def subsample(
     for idx in per_class_idx:
         n = per_class if per_class is not None else max(1, round(len(idx) * fraction))
         chosen.append(idx[:n])
+    return np.sort(np.concatenate(chosen))
+
+
+def _class_groups(labels: np.ndarray, groups: np.ndarray,
+                  rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per class (sorted): its example indices and its groups in a shuffled order."""
+    out = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        out.append((idx, rng.permutation(np.unique(groups[idx]))))
+    return out
+
+
+def _one_per_group(idx: np.ndarray, groups: np.ndarray, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One example of each chosen group, drawn at random."""
+    return np.array([rng.choice(idx[groups[idx] == g]) for g in chosen], dtype=np.int64)
+
+
+def grouped_holdout(labels: np.ndarray, groups: np.ndarray, seed: int, *, fraction: float | None = None,
+                    per_class: int | None = None, option: str = "data.val_fraction") -> tuple[np.ndarray, np.ndarray]:
+    """(keep, holdout) by whole groups: ``per_class`` groups of every class, one example of each (the rest of
+    those groups is dropped), else ``fraction`` of every class's groups with all their examples."""
+    if per_class is not None and per_class < 1:
+        raise AuglabError(f"{option}={per_class} must be >= 1")
+    if per_class is None and (fraction is None or not 0 < fraction < 1):
+        raise AuglabError(f"{option} must be between 0 and 1 (exclusive), got {fraction}")
+    rng = np.random.default_rng(seed)
+    keep, hold = [], []
+    for idx, order in _class_groups(labels, groups, rng):
+        n = per_class if per_class is not None else max(1, round(len(order) * fraction))
+        if n >= len(order):
+            raise AuglabError(f"{option}={per_class if per_class is not None else fraction}: a class has only "
+                              f"{len(order)} product(s), too few to hold that many out and still train; lower it")
+        held = np.isin(groups[idx], order[:n])
+        hold.append(_one_per_group(idx, groups, order[:n], rng) if per_class is not None else idx[held])
+        keep.append(idx[~held])
+    return np.sort(np.concatenate(keep)), np.sort(np.concatenate(hold))
+
+
+def grouped_subsample(labels: np.ndarray, groups: np.ndarray, seed: int, *, per_class: int | None = None,
+                      fraction: float | None = None, class_names: Sequence[str] | None = None) -> np.ndarray:
+    """A low-data train subset by groups: ``per_class`` groups of each class, one example of each (diverse
+    products, not offers of one), or ``fraction`` of each class's groups with all their examples."""
+    if per_class is not None and fraction is not None:
+        raise AuglabError("set data.train_per_class or data.train_fraction, not both")
+    if per_class is None and fraction is None:
+        return np.arange(len(labels))
+    if fraction is not None and not 0 < fraction <= 1:
+        raise AuglabError(f"data.train_fraction must be in (0, 1], got {fraction}")
+    if per_class is not None and per_class < 1:
+        raise AuglabError(f"data.train_per_class must be >= 1, got {per_class}")
+    rng = np.random.default_rng(seed + 1)  # independent of the hold-out draws
+    chosen = []
+    for k, (idx, order) in enumerate(_class_groups(labels, groups, rng)):
+        if per_class is not None and per_class > len(order):
+            raise AuglabError(f"data.train_per_class={per_class} but class {_class_name(labels, k, class_names)} has "
+                              f"only {len(order)} products after the hold-outs; use at most {len(order)}, or "
+                              "data.train_fraction")
+        if per_class is not None:
+            chosen.append(_one_per_group(idx, groups, order[:per_class], rng))
+        else:
+            chosen.append(idx[np.isin(groups[idx], order[:max(1, round(len(order) * fraction))])])
     return np.sort(np.concatenate(chosen))

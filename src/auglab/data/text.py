@@ -22,16 +22,14 @@ from torch.utils.data import Dataset
 
 from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.classification import ClassificationDataModule, Examples
-from auglab.data.sources import fine_foods
-from auglab.data.sources.text_table import check_classes, read_eda_split, read_table
+from auglab.data.sources import eda_benchmark, fine_foods, pricerunner
+from auglab.data.sources.text_table import check_classes, read_table
 from auglab.errors import AuglabError
 from auglab.pretrained import hf_checkpoint
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-EDA_SIZES = {"500": "1_tiny", "2000": "2_small", "5000": "3_standard", "full": "4_full"}
-EDA_NAMES = ("sst2", "cr", "subj", "trec", "pc", "sst1")
 
 
 class TextDataset(Dataset):
@@ -152,17 +150,17 @@ class EDABenchmarkDataModule(TextDataModule):
     def __init__(self, *, path: str, name: str = "sst2", size: str | int = 500, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         size = str(size)
-        if name not in EDA_NAMES:
+        if name not in eda_benchmark.NAMES:
             raise AuglabError(f"data.name={name} is not an EDA benchmark data set; choose one of "
-                              f"{', '.join(EDA_NAMES)}")
-        if size not in EDA_SIZES:
-            raise AuglabError(f"data.size={size} is not an EDA benchmark size; choose one of {', '.join(EDA_SIZES)}")
+                              f"{', '.join(eda_benchmark.NAMES)}")
+        if size not in eda_benchmark.SIZES:
+            raise AuglabError(f"data.size={size} is not an EDA benchmark size; choose one of "
+                              f"{', '.join(eda_benchmark.SIZES)}")
         self.path, self.name, self.size = Path(path).expanduser(), name, size
 
     def load_source(self) -> dict[str, Any]:
-        train_file = self.path / EDA_SIZES[self.size] / self.name / "train_orig.txt"
-        test_file = self.path / "test" / self.name / "test.txt"
-        return self.split_from_tables(read_eda_split(train_file), read_eda_split(test_file), str(train_file))
+        train, test, train_file = eda_benchmark.load(self.path, self.name, self.size)
+        return self.split_from_tables(train, test, str(train_file))
 
 
 class TextFileDataModule(TextDataModule):
@@ -190,3 +188,19 @@ class TextFileDataModule(TextDataModule):
             return self.split_from_tables(read_table(train_file, **fields), read_table(test_file, **fields),
                                           str(train_file), self.label_field)
         return self.split_from_tables(read_table(self.path, **fields), None, str(self.path), self.label_field)
+
+
+class PriceRunnerDataModule(TextDataModule):
+    """PriceRunner offer titles -> their category (10 classes; ``data/sources/pricerunner.py``). The offers of
+    one product never straddle two splits (held out by product); ``train_per_class`` / ``val_per_class``
+    count products, one offer each."""
+
+    def __init__(self, *, root: str | None = None, test_fraction: float = 0.1, **kwargs: Any) -> None:
+        super().__init__(test_fraction=test_fraction, **kwargs)  # a tenth of the products: ~3,500 offers
+        self.root = root
+
+    def load_source(self) -> dict[str, Any]:
+        offers = pricerunner.load(self.root)
+        titles, categories = offers["Product Title"].tolist(), offers["Category Label"].tolist()
+        source = self.split_from_tables((titles, categories), None, "pricerunner", "Category Label")
+        return {**source, "groups": offers["Cluster ID"].astype(int).to_numpy()}

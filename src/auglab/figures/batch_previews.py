@@ -103,3 +103,21 @@ def text_table(texts: list[str], y: torch.Tensor, class_names: list[str], strate
     ax.set_title(_title(strategy), fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def generated_text_table(records: list[dict], strategy: str, width: int = 60) -> Figure:
+    """Generated texts beside what they came from, with the filter's decision (kept, or the reason)."""
+    def cut(text: str) -> str:
+        return text[:width] + ("..." if len(text) > width else "")
+
+    lines = [f"{'kept ' if r['kept'] else (r['reason'] or '')[:5].ljust(5)} [{r['label']}] {cut(str(r['original']))}"
+             f"  ->  {cut(str(r['generated']))}" for r in records]
+    fig = Figure(figsize=(13, 0.32 * len(lines) + 0.8))
+    ax = fig.subplots()
+    ax.axis("off")
+    for row, line in enumerate(lines):
+        ax.text(0, 1 - (row + 0.5) / len(lines), line, fontsize=7, family="monospace", va="center",
+                transform=ax.transAxes, color="black" if records[row]["kept"] else "0.45")
+    ax.set_title(f"augment={strategy}: generated texts (grey: dropped by a filter, reason first)", fontsize=9)
+    fig.tight_layout()
+    return fig

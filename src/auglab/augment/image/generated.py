@@ -25,6 +25,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 from auglab.augment.context import RunContext
+from auglab.augment.label_allocation import labels_to_generate
 from auglab.errors import AuglabError, check_choice, check_count, check_open_fraction, check_positive
 from auglab.models.feature_classifier import Recipe, train_classifier
 from auglab.models.image_generator import ImageGenerator
@@ -74,7 +75,7 @@ class GeneratedImages:
         images, labels = examples  # uint8 [N, C, H, W], int64 [N]
         num_classes = int(labels.max()) + 1
         net = self._load(images, num_classes) if self.generator_ckpt else self._trained(images, labels, num_classes)
-        wanted = self._labels_to_generate(labels, num_classes)
+        wanted = labels_to_generate(labels, num_classes, ratio=self.ratio, class_balance=self.class_balance)
         gen = torch.Generator().manual_seed(self.seed)
         fake = torch.cat([net.sample(wanted[i:i + 500], gen) for i in range(0, len(wanted), 500)])  # [M, C, H, W]
         if self.min_confidence is not None:
@@ -84,16 +85,6 @@ class GeneratedImages:
             fake, wanted = fake[keep], wanted[keep]
         fake_u8 = (fake * 255).round().clamp(0, 255).to(torch.uint8)
         return torch.cat([images, fake_u8]), torch.cat([labels, wanted])
-
-    def _labels_to_generate(self, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-        counts = torch.bincount(labels, minlength=num_classes)
-        total = int(round(self.ratio * len(labels)))
-        if not self.class_balance:  # the real split's class proportions
-            return labels.repeat(int(self.ratio) + 1)[:total].sort().values
-        extra = torch.zeros(num_classes, dtype=torch.long)
-        for _ in range(total):  # one at a time to the class with the fewest images so far
-            extra[torch.argmin(counts + extra)] += 1
-        return torch.repeat_interleave(torch.arange(num_classes), extra)
 
     def _confident(self, images: torch.Tensor, labels: torch.Tensor, fake: torch.Tensor, wanted: torch.Tensor,
                    num_classes: int) -> torch.Tensor:
