@@ -14,6 +14,7 @@ import functools
 import hashlib
 import importlib.util
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,11 +100,16 @@ def converted_gguf(package: str, filename: str, cache_dir: Path) -> Path:
         del config.quantization_config  # else save_pretrained refuses: "GGUF models cannot be saved"
     plain = AutoModelForCausalLM.from_config(config)
     plain.load_state_dict(quantised.state_dict(), strict=True)
-    partial = folder.with_name(folder.name + ".partial")
+    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")  # parallel jobs convert side by side
     shutil.rmtree(partial, ignore_errors=True)
     plain.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
-    partial.replace(folder)  # a killed conversion never leaves a folder that looks finished
+    try:
+        partial.replace(folder)  # a killed conversion never leaves a folder that looks finished
+    except OSError:  # another process finished first: keep its folder
+        shutil.rmtree(partial, ignore_errors=True)
+        if not (folder / "config.json").is_file():
+            raise
     return folder
 
 
