@@ -58,7 +58,23 @@ def assert_eval_reproduces(ckpt: Path, expected: dict, tmp_path: Path, *, approx
         assert got.keys() == expected.keys()
         for name, value in expected.items():
             assert got[name] == (pytest.approx(value, rel=rel) if name.startswith(approx) else value), (trainer, name)
+        assert_same_predictions(ckpt.parent.parent / "predictions.npz", folder / "predictions.npz")
     return folder
+
+
+def assert_same_predictions(first: Path, second: Path) -> None:
+    """The per-example test outcomes of two runs: integers exactly, probabilities to float precision."""
+    import numpy as np
+
+    from auglab.metrics import per_example
+
+    a, b = per_example.load(first), per_example.load(second)
+    assert a is not None and b is not None and a.keys() == b.keys()
+    for name in a:
+        if np.issubdtype(a[name].dtype, np.floating):
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+        else:
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
 def make_image_folder(root: Path, counts: dict[str, int], *, seed: int = 0, size: tuple[int, int] = (40, 30)) -> Path:

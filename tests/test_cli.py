@@ -105,6 +105,16 @@ def test_eval_reproduces_test_metrics_in_one_and_two_processes(image_folder, tmp
     two_processes = assert_eval_reproduces(run / "checkpoints" / "best.ckpt", expected, tmp_path)
     # 13 test images over 2 ranks: with DistributedSampler padding one would be counted twice.
     assert json.loads((two_processes / "provenance.json").read_text())["split_sizes"]["test"] == 13
+    import numpy as np  # the per-example outcomes agree with the metrics they come from
+
+    from auglab.metrics import per_example
+
+    outcomes = per_example.load(run / "predictions.npz")
+    assert outcomes["index"].tolist() == list(range(13)) and outcomes["probs"].shape == (13, 3)
+    assert np.mean(outcomes["prediction"] == outcomes["label"]) == pytest.approx(expected["test/acc"])
+    assert (outcomes["probs"].argmax(1) == outcomes["prediction"]).all()
+    training = json.loads((run / "provenance.json").read_text())["training"]
+    assert training["optimizer_steps"] > 0 and training["examples_seen"] >= 3 * 27
 
 
 def test_eval_refuses_data_that_differs_from_the_runs(image_folder, tmp_path):

@@ -63,6 +63,10 @@ def test_same_seed_same_metrics_and_eval_is_exact_in_one_and_two_processes(tmp_p
     assert_eval_reproduces(tmp_path / "a" / "checkpoints" / "best.ckpt", expected, tmp_path,
                            approx=("test/ndcg", "test/mrr", "test/loss"), rel=1e-6)
     assert _json(tmp_path / "eval_ddp_cpu" / "provenance.json")["split_sizes"]["test"] == 101
+    from auglab.metrics import per_example  # each user's rank, in agreement with the metrics
+
+    ranks = per_example.load(tmp_path / "a" / "predictions.npz")["rank"]
+    assert len(ranks) == 101 and (ranks < 10).mean() == pytest.approx(expected["test/recall@10"])
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,8 @@ class AuglabModule(L.LightningModule):
     defer_finite_reads: bool | None = None  # None: defer on an accelerator, read every step on a CPU
     _unread_nonfinite: torch.Tensor | None = None  # the NaN guard's flag, still on the device
     _unread_steps: int = 0
+    test_predictions: dict | None = None  # per-example test outcomes after testing (metrics/per_example.py)
+    examples_seen: int = 0  # training examples this process has trained on (in checkpoints: resumes count on)
 
     def __init__(
         self,
@@ -81,6 +83,19 @@ class AuglabModule(L.LightningModule):
         if metrics is not None:
             self.log_dict(metrics.compute())
             metrics.reset()
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.examples_seen += len(batch[1])  # the labels / next items: one per example, whatever x is
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["auglab_examples_seen"] = self.examples_seen
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        restored = int(checkpoint.get("auglab_examples_seen", 0))
+        fitting = self._trainer is None or self.trainer.state.fn == "fit"
+        # resuming training counts on; testing the best checkpoint after training keeps the whole run's count;
+        # auglab-eval (nothing trained in this process) reports what the checkpoint had seen
+        self.examples_seen = restored if fitting else (self.examples_seen or restored)
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(params=self.parameters())

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from auglab.figures.confusion_matrix import plot_confusion
 from auglab.metrics.classification import per_class_metrics, scalar_metrics
 from auglab.metrics.mean_loss import MeanLoss
+from auglab.metrics.per_example import PerExample
 from auglab.models.base import AuglabModule
 
 
@@ -38,6 +39,7 @@ class Classifier(AuglabModule):
             setattr(self, f"{stage}_loss", MeanLoss())
         self.test_extra = per_class_metrics(num_classes)
         self.test_confusion: torch.Tensor | None = None  # [K, K], rows = true class, after test
+        self.test_examples = PerExample()
 
     def _step(self, batch: Sequence[torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
@@ -49,6 +51,8 @@ class Classifier(AuglabModule):
         getattr(self, f"{stage}_metrics").update(logits.detach(), hard)
         if stage == "test":
             self.test_extra.update(logits.detach(), hard)
+            probs = logits.detach().float().softmax(-1)  # [B, K]
+            self.test_examples.add(label=hard, prediction=probs.argmax(-1), probs=probs)
         return loss
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -76,6 +80,7 @@ class Classifier(AuglabModule):
             self.log(f"test/f1_class/{name.replace('/', '_')}", value, sync_dist=True)
         self.test_confusion = extra["confusion"].cpu()
         self.test_extra.reset()
+        self.test_predictions = self.test_examples.gather(self)
 
     def draw_test_figures(self, out_dir: Path, title: str) -> list[Path]:
         if self.test_confusion is None:

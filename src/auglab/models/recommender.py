@@ -17,6 +17,7 @@ from torch import nn
 
 from auglab.errors import AuglabError, check_choice, check_count
 from auglab.metrics.mean_loss import MeanLoss
+from auglab.metrics.per_example import PerExample
 from auglab.metrics.ranking import RankingMetrics, target_ranks
 from auglab.models.base import AuglabModule
 
@@ -66,6 +67,7 @@ class SequentialRecommender(AuglabModule):
             raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
                               f"val/ndcg@{self.val_metrics.ks[0]}")
         self.train_loss, self.val_loss, self.test_loss = MeanLoss(), MeanLoss(), MeanLoss()
+        self.test_examples = PerExample()  # each test user's target and its rank
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``x [B, L]`` -> ``h [B, D]``."""
@@ -110,7 +112,10 @@ class SequentialRecommender(AuglabModule):
         loss = F.cross_entropy(scores, y)
         self.check_finite(loss, stage)
         getattr(self, f"{stage}_loss").update(loss, len(y))
-        getattr(self, f"{stage}_metrics").update(target_ranks(scores, y))
+        ranks = target_ranks(scores, y)
+        getattr(self, f"{stage}_metrics").update(ranks)
+        if stage == "test":
+            self.test_examples.add(target=y, rank=ranks)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._eval_step(batch, "val")
@@ -126,3 +131,4 @@ class SequentialRecommender(AuglabModule):
 
     def on_test_epoch_end(self) -> None:
         self.log_epoch("test", self.test_loss, self.test_metrics)
+        self.test_predictions = self.test_examples.gather(self)

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
+from auglab.metrics import per_example
 from auglab.run.provenance import provenance
 from auglab.storage.atomic import write_atomic, write_json
 from auglab.storage.run_folder import METRICS, PROVENANCE
@@ -37,16 +39,22 @@ def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: An
     metrics = collect_test_metrics(trainer) if tested else {}
     if cfg.get("optimized_metric"):
         metrics.update(best_validation(trainer, cfg.optimized_metric))
+    # what the training cost, for comparisons at equal compute (summed over DDP ranks; every rank calls)
+    seen = trainer.strategy.reduce(torch.tensor(float(getattr(model, "examples_seen", 0))), reduce_op="sum")
+    training = {"optimizer_steps": int(trainer.global_step), "examples_seen": int(seen),
+                "epochs": int(trainer.current_epoch)}
     if trainer.is_global_zero:
         out_dir = Path(cfg.paths.output_dir)
         write_json(out_dir / METRICS, metrics)
         prov = provenance(seed=cfg.seed, data_hash=datamodule.data_hash, split_sizes=datamodule.split_sizes)
         offline = offline_summary(datamodule)
-        write_json(out_dir / PROVENANCE, {**prov, "world_size": trainer.world_size, **extra,
+        write_json(out_dir / PROVENANCE, {**prov, "world_size": trainer.world_size, "training": training, **extra,
                                           **({"offline_stage": offline} if offline else {})})
         if tested:
             title = f"{cfg.augment.name}, seed {cfg.seed}: test acc {metrics.get('test/acc', float('nan')):.3f}"
             model.save_test_figures(out_dir, title)
+            if getattr(model, "test_predictions", None):
+                per_example.save(out_dir / per_example.FILENAME, model.test_predictions)
     return metrics
 
 
