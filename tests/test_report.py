@@ -50,7 +50,8 @@ def test_report_tables_ci_and_failures(tmp_path):
 
     md = report(sweep)
     out = sweep / "report"
-    assert {p.name for p in out.iterdir()} == {"report.md", "report.csv", "report.tex", "report.png"}
+    assert {p.name for p in out.iterdir()} == {"report.md", "report.csv", "report.tex", "report.png", "forest.png",
+                                               "forest.pdf"}
     assert "11 jobs: 7 ok, 1 failed, 0 interrupted, 0 running, 1 missing" in md
     assert "2 folder(s) left out" in md and "legacy" in md and "swapped" in md
 
@@ -115,7 +116,7 @@ def test_report_groups_by_every_swept_option_and_pairs_within_a_group(tmp_path):
     assert "Grouped by data.train_per_class" in md
     assert "| data.train_per_class | strategy | runs |" in md
     lines = (sweep / "report" / "report.csv").read_text().splitlines()
-    assert lines[0] == "metric,data.train_per_class,strategy,runs,failed,mean,ci95,diff_vs_none,diff_ci95"
+    assert lines[0].startswith("metric,data.train_per_class,strategy,runs,failed,mean,ci95,diff_vs_none,diff_ci95,")
     rows = {(r[1], r[2]): r for r in (line.split(",") for line in lines) if r[0] == "test/acc"}
     assert set(rows) == {("10", "none"), ("10", "mixup"), ("50", "none"), ("50", "mixup")}
     assert float(rows["10", "mixup"][7]) == pytest.approx(0.055)  # paired with none at 10 per class only

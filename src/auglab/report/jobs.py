@@ -14,6 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from auglab.metrics import per_example
 from auglab.storage.atomic import read_json
 from auglab.sweep.identity import VOLATILE, digest, identity, read_record
 
@@ -32,6 +33,11 @@ class Job:
     options: dict[str, str] = field(default_factory=dict)  # what its overrides set, plus config-group choices
     config: DictConfig | None = None
     group: tuple[str, ...] = ()  # "key=value" for each option that varies between the reported jobs
+    training: dict[str, int] = field(default_factory=dict)  # optimizer steps and examples seen (provenance.json)
+
+    def outcomes(self) -> dict | None:
+        """The run's per-example test outcomes (``predictions.npz``), None when it wrote none."""
+        return per_example.load(self.folder / per_example.FILENAME)
 
 
 
@@ -83,6 +89,7 @@ def load_job(folder: Path) -> Job | None:
     if job.status == "ok":
         job.metrics = read_json(folder / "metrics.json")
         job.status = "ok" if job.metrics else "missing"
+        job.training = read_json(folder / "provenance.json").get("training", {})
     return job
 
 

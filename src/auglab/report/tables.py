@@ -1,20 +1,35 @@
-"""One table per metric: a row per (group, strategy), mean and 95% interval over seeds, Δ vs ``none``.
+"""One table per metric: a row per (group, strategy), mean and 95 % interval over seeds, the paired
+difference to ``none``, and a verdict decided across the group's strategies (``verdicts.py``).
 
 Runs of a strategy and of ``none`` in the same group with the same seed saw the same data, so the
-difference is averaged over those pairs and gets its own paired 95% interval.
+difference is averaged over those pairs. The paired Student-t columns (``diff``, ``diff_ci95``) are kept as
+earlier reports had them; the verdict's interval (``low``, ``high``) adds the test set's sampling error.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scipy import stats
 
 from auglab.report.jobs import Job
+from auglab.report.outcomes import variance_from_test_set
+from auglab.report.verdicts import Comparison, decide, describe
 
 BASELINE = "none"
 LOWER_IS_BETTER = ("loss", "fid", "kid")  # metric names (after the stage prefix) where smaller wins
+
+
+@dataclass
+class Settings:
+    """How verdicts are decided: family-wise ``alpha``, ``rope`` (± in the metric's units; 0: no equivalence
+    verdict), the ``effect`` to plan seeds for, and the number of ``looks`` that share alpha."""
+
+    alpha: float = 0.05
+    rope: float = 0.0
+    effect: float | None = None
+    looks: int = 1
 
 
 @dataclass
@@ -26,7 +41,15 @@ class Row:
     mean: float
     ci95: float  # half-width; nan with fewer than two runs
     diff: float = math.nan  # mean of paired differences to the group's baseline (same seed); else of means
-    diff_ci95: float = math.nan  # half-width of the paired interval; nan with fewer than two pairs
+    diff_ci95: float = math.nan  # half-width of the paired Student-t interval; nan with fewer than two pairs
+    comparison: Comparison | None = None  # the verdict and its interval (in "better" orientation)
+    low: float = math.nan  # the verdict's 95 % interval of diff, seeds and test set
+    high: float = math.nan
+    test_part: bool = False  # whether that interval includes test-set sampling (per-example outcomes)
+    steps: float = math.nan  # mean optimizer steps of the runs
+    examples: float = math.nan  # mean training examples seen
+    verdict: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def lower_is_better(metric: str) -> bool:
@@ -45,44 +68,77 @@ def summarise(values: list[float]) -> tuple[float, float]:
     return mean, float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
 
 
-def _by_seed(runs: list[tuple[int | None, float]]) -> dict[int, float] | None:
-    """Seed -> value when every run has its own seed; None when seeds are missing or repeat."""
-    seeds = [seed for seed, _ in runs]
+def _by_seed(runs: list[Job]) -> dict[int, Job] | None:
+    """Seed -> run when every run has its own seed; None when seeds are missing or repeat."""
+    seeds = [job.seed for job in runs]
     if None in seeds or len(set(seeds)) != len(seeds):
         return None
-    return dict(runs)
+    return {job.seed: job for job in runs}
 
 
-def _group_rows(jobs: list[Job], metric: str, group: tuple[str, ...]) -> list[Row]:
-    def finished(name: str) -> list[tuple[int | None, float]]:
-        return [(j.seed, j.metrics[metric]) for j in jobs
-                if j.strategy == name and j.status == "ok" and metric in j.metrics]
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
 
+
+def _group_rows(jobs: list[Job], metric: str, group: tuple[str, ...], settings: Settings) -> list[Row]:
+    def finished(name: str) -> list[Job]:
+        return [j for j in jobs if j.strategy == name and j.status == "ok" and metric in j.metrics]
+
+    sign = -1 if lower_is_better(metric) else 1  # comparisons are oriented so that positive is better
     base = finished(BASELINE)
-    base_mean = summarise([v for _, v in base])[0]
+    base_mean = summarise([j.metrics[metric] for j in base])[0]
     base_by_seed = _by_seed(base)
     rows = []
     for name in sorted({j.strategy for j in jobs}):
         mine = finished(name)
-        mean, ci = summarise([v for _, v in mine])
+        mean, ci = summarise([j.metrics[metric] for j in mine])
         failed = sum(j.status != "ok" for j in jobs if j.strategy == name)
-        row = Row(group, name, len(mine), failed, mean, ci, mean - base_mean)
+        row = Row(group, name, len(mine), failed, mean, ci, mean - base_mean,
+                  steps=_mean([j.training["optimizer_steps"] for j in mine if "optimizer_steps" in j.training]),
+                  examples=_mean([j.training["examples_seen"] for j in mine if "examples_seen" in j.training]))
         mine_by_seed = _by_seed(mine)
         if name != BASELINE and mine_by_seed is not None and base_by_seed is not None:
-            paired = [v - base_by_seed[s] for s, v in mine_by_seed.items() if s in base_by_seed]
-            if paired:
-                row.diff, row.diff_ci95 = summarise(paired)
+            seeds = sorted(s for s in mine_by_seed if s in base_by_seed)
+            if seeds:
+                diffs = [mine_by_seed[s].metrics[metric] - base_by_seed[s].metrics[metric] for s in seeds]
+                row.diff, row.diff_ci95 = summarise(diffs)
+                outcomes = [[runs[s].outcomes() for s in seeds] for runs in (mine_by_seed, base_by_seed)]
+                complete = all(o is not None for side in outcomes for o in side)
+                variance = variance_from_test_set(metric, *outcomes) if complete else None
+                row.test_part = variance is not None
+                row.comparison = Comparison([sign * d for d in diffs], variance)
         rows.append(row)
-    sign = 1 if lower_is_better(metric) else -1
-    return sorted(rows, key=lambda r: (r.strategy != BASELINE, sign * r.mean if not math.isnan(r.mean) else math.inf))
+    decide([r.comparison for r in rows if r.comparison is not None], alpha=settings.alpha, rope=settings.rope,
+           effect=settings.effect, looks=settings.looks)
+    for row in rows:
+        if row.comparison is not None:
+            c = row.comparison
+            row.low, row.high = sorted((sign * c.low, sign * c.high))
+            row.verdict = describe(c)
+    return sorted(rows, key=lambda r: (r.strategy != BASELINE, -sign * r.mean if not math.isnan(r.mean) else math.inf))
 
 
-def aggregate(jobs: list[Job], metric: str) -> list[Row]:
+def aggregate(jobs: list[Job], metric: str, settings: Settings | None = None) -> list[Row]:
     """Rows for one metric: groups in order, within each the baseline first, then best mean first."""
     rows = []
     for group in sorted({j.group for j in jobs}):
-        rows += _group_rows([j for j in jobs if j.group == group], metric, group)
+        rows += _group_rows([j for j in jobs if j.group == group], metric, group, settings or Settings())
     return rows
+
+
+def unequal_budgets(rows: list[Row], tolerance: float = 0.10) -> list[str]:
+    """Groups whose strategies trained for more than ``tolerance`` more optimizer steps or examples than
+    others: a gain may be the extra training, not the augmentation."""
+    warnings = []
+    for group in sorted({r.group for r in rows}):
+        members = [r for r in rows if r.group == group]
+        for what, label in (("steps", "optimizer steps"), ("examples", "training examples seen")):
+            values = {r.strategy: getattr(r, what) for r in members if not math.isnan(getattr(r, what))}
+            if len(values) > 1 and max(values.values()) > (1 + tolerance) * min(values.values()):
+                low, high = min(values, key=values.get), max(values, key=values.get)
+                where = f" ({', '.join(group)})" if group else ""
+                warnings.append(f"unequal {label}{where}: {high} {values[high]:,.0f} vs {low} {values[low]:,.0f}")
+    return warnings
 
 
 def best_rows(rows: list[Row], metric: str) -> set[int]:
