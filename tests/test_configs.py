@@ -19,7 +19,7 @@ from tests.conftest import ROOT, compose_cfg
 ALL_OPTIONS = [(g, o) for g in groups() for o in options(g)]
 IMAGE_STRATEGIES = ["none", "flip_crop", "randaugment", "trivialaugment", "augmix", "autoaugment",
                     "random_erasing", "mixup", "cutmix", "device_flip_crop", "device_erase_jitter", "cgan_samples",
-                    "cvae_samples", "cgan_mixup"]
+                    "cvae_samples", "cgan_mixup", "adversarial_image"]
 GENERATIVE_STRATEGIES = ["cgan_samples", "cvae_samples", "cgan_mixup"]
 
 
@@ -56,12 +56,12 @@ def test_image_strategies_are_all_there_and_build(tmp_path):
     for name in IMAGE_STRATEGIES:
         strategy = AugmentationStrategy.from_config(compose_cfg([f"augment={name}"], tmp_path).augment)
         assert strategy.name == name
-        n_transforms = sum(len(getattr(strategy, s)) for s in ("offline", "sample", "batch", "device"))
+        n_transforms = sum(len(getattr(strategy, s)) for s in ("offline", "sample", "batch", "device", "model"))
         assert (n_transforms == 0) == (name == "none")
 
 
 SEQUENCE_STRATEGIES = ["none", "seq_crop", "seq_mask", "seq_reorder", "seq_crop_mask_reorder", "seq_insert",
-                       "seq_noise", "seq_substitute", "subset_split", "sliding_window"]
+                       "seq_noise", "seq_substitute", "subset_split", "sliding_window", "adversarial_items"]
 
 
 def test_sequence_strategies_are_all_there_and_build(tmp_path):
@@ -76,7 +76,7 @@ def test_sequence_strategies_are_all_there_and_build(tmp_path):
 
 TEXT_STRATEGIES = ["none", "eda", "eda_sr", "eda_ri", "eda_rs", "eda_rd", "eda_sample", "typo", "token_dropout",
                    "embedding_noise", "embedding_substitution", "text_mixup", "eda_n500", "llm_paraphrase",
-                   "llm_generate", "back_translation"]
+                   "llm_generate", "back_translation", "adversarial_text"]
 
 
 def test_text_strategies_are_all_there_and_build(tmp_path):

@@ -141,3 +141,17 @@ def test_merged_sweeps_group_by_model_and_count_a_repeated_job_once(tmp_path):
     assert "Grouped by model" in md
     assert "| image_cnn | none | 2 |" in md and "| image_cnn | seq_crop | 2 | 0 | 0.0550 |" in md
     assert "| sasrec | none | 2 |" in md
+
+
+def test_settings_of_one_strategy_are_rows_of_one_group_paired_with_its_none(tmp_path):
+    sweep = tmp_path / "sweep"
+    for seed in range(3):
+        write_sweep_job(sweep / f"none-{seed}", "none", seed, {"test/acc": 0.70 + seed / 100}, [])
+        for eps, gain in (("0.05", 0.01), ("0.1", 0.03)):
+            acc = 0.70 + seed / 100 + gain
+            write_sweep_job(sweep / f"adv-{eps}-{seed}", "adversarial_image", seed, {"test/acc": acc},
+                            [f"augment.model.adversarial.epsilon={eps}"])
+    md = report(sweep, metrics=("test/acc",))
+    assert "Grouped by" not in md
+    assert "| adversarial_image[epsilon=0.1] | 3 | 0 | 0.7400 |" in md and "| +0.0300 |" in md
+    assert "| adversarial_image[epsilon=0.05] | 3 | 0 | 0.7200 |" in md

@@ -25,6 +25,11 @@ RESUMABLE_SEQUENCE = ["trainer=cpu", "callbacks.progress.refresh_rate=0", "data=
                       "augment=seq_crop_mask_reorder"]
 
 
+# Adversarial examples: the attack's random start and dropout draw from generators seeded by the step.
+RESUMABLE_ADVERSARIAL = [*RESUMABLE[:-1], "augment=adversarial_image", "augment.model.adversarial.method=pgd",
+                         "augment.model.adversarial.steps=2"]
+
+
 def _json(path: Path) -> dict:
     return json.loads(path.read_text())
 
@@ -119,7 +124,8 @@ def _kill_after_first_checkpoint(args: list[str], cwd: Path, sweep: Path, sig: i
 
 
 @pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
-@pytest.mark.parametrize("job", [RESUMABLE, RESUMABLE_SEQUENCE], ids=["image", "sequence"])
+@pytest.mark.parametrize("job", [RESUMABLE, RESUMABLE_SEQUENCE, RESUMABLE_ADVERSARIAL],
+                         ids=["image", "sequence", "adversarial"])
 def test_kill_9_then_the_same_command_equals_an_uninterrupted_run(job, tmp_path):
     clean = run_cli(["train", "-m", *job, f"hydra.sweep.dir={tmp_path / 'clean'}"], tmp_path)
     assert clean.returncode == 0, clean.stderr[-3000:]

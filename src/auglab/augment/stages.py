@@ -8,6 +8,8 @@ A strategy names transforms for up to four stages, the four places an augmentati
 - ``batch(x, y) -> (x, y)``: in ``collate_fn``; ``y`` holds soft labels ``[B, K]`` (classification)
   or next-item ids ``[B]`` (sequences).
 - ``device(x, y) -> (x, y)``: in ``on_after_batch_transfer``, on the accelerator.
+- ``model(module, x, y, loss) -> loss``: in the model's training step, with the model being trained (its
+  clean loss in, the loss to minimise out): adversarial examples (``augment/adversarial.py``).
 
 A transform with a ``setup(context)`` method gets the run's context once (``augment/context.py``).
 """
@@ -26,7 +28,7 @@ from auglab.augment.context import RunContext, setup_transforms
 from auglab.augment.offline_cache import cached_offline
 from auglab.errors import AuglabError, OptionError, root_cause
 
-STAGES = ("offline", "sample", "batch", "device")
+STAGES = ("offline", "sample", "batch", "device", "model")
 
 
 def _instantiate_stage(stage: str, node: Mapping | None, strategy: str) -> dict[str, Callable]:
@@ -58,6 +60,7 @@ class AugmentationStrategy:
     sample: dict[str, Callable] = field(default_factory=dict)
     batch: dict[str, Callable] = field(default_factory=dict)
     device: dict[str, Callable] = field(default_factory=dict)
+    model: dict[str, Callable] = field(default_factory=dict)
     offline_signature: str = ""  # the offline stage's resolved config: part of its cache key
     offline_report: dict[str, Any] = field(default_factory=dict)  # what offline transforms reported, by name
 
@@ -107,7 +110,7 @@ class AugmentationStrategy:
         return result["examples"]
 
     def setup(self, context: RunContext) -> None:
-        """Hand the sample, batch and device transforms the run's context (``context.train``: the final
+        """Hand the sample, batch, device and model transforms the run's context (``context.train``: the final
         train split), once, before training."""
         setup_transforms([t for stage in STAGES[1:] for t in getattr(self, stage).values()], context)
 
@@ -125,3 +128,9 @@ class AugmentationStrategy:
         for transform in self.device.values():
             x, y = transform(x, y)
         return x, y
+
+    def apply_model(self, module: Any, x: Any, y: Any, loss: Any) -> Any:
+        """The training loss after the model-stage transforms (called by the model's training step)."""
+        for transform in self.model.values():
+            loss = transform(module, x, y, loss)
+        return loss

@@ -31,8 +31,8 @@ class AugmentedPreview(L.Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
                              batch_idx: int) -> None:
-        if self.done or not trainer.is_global_zero:
-            return
+        if self.done or not trainer.is_global_zero or _model_stage(trainer):
+            return  # a model-stage strategy (adversarial examples) is drawn after the step that makes them
         self.done = True  # the first batch only, whatever happens below
         draw = getattr(trainer.datamodule, "preview_figure", None)
         if self.path.exists() or draw is None:
@@ -61,3 +61,29 @@ class AugmentedPreview(L.Callback):
             if hasattr(logger, "log_table"):  # W&B
                 logger.log_table("train/generated_text", columns=columns,
                                  data=[[str(r.get(c)) for c in columns] for r in records])
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        """Adversarial examples: images as perturbed, texts and histories as the size of each perturbation."""
+        if self.done or not trainer.is_global_zero or not _model_stage(trainer):
+            return
+        self.done = True
+        last = next((t.last for t in trainer.datamodule.augment.model.values() if getattr(t, "last", None)), None)
+        if last is None or self.path.exists():
+            return
+        from auglab.figures.batch_previews import perturbation_sizes
+
+        pixels = pl_module.attack_as_input(last["input"] + last["delta"])
+        if pixels is not None:
+            figure = trainer.datamodule.preview_figure((pixels.clamp(0, 1), batch[1]))
+        else:
+            size = last["delta"].flatten(1).norm(dim=1) / max(pl_module.attack_scale(), 1e-12)
+            figure = perturbation_sizes(size, trainer.datamodule.augment.name)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(self.path, dpi=100)
+        log_image(trainer.loggers, "train/augmented_preview", self.path, step=trainer.global_step)
+
+
+def _model_stage(trainer: L.Trainer) -> bool:
+    strategy = getattr(trainer.datamodule, "augment", None)
+    return bool(strategy is not None and strategy.model)

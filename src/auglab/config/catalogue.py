@@ -32,10 +32,14 @@ def strategies_for(kind: str) -> list[str]:
     return fits
 
 
+def model_target(name: str) -> str:
+    """The class a ``model`` option builds (each model file names its own ``_target_``)."""
+    return str(OmegaConf.load(CONF_DIR / "model" / f"{name}.yaml")._target_)
+
+
 @cache
 def models_for(kind: str) -> list[str]:
     """Names of the ``model`` options whose class trains on ``kind`` data."""
     from hydra.utils import get_class
 
-    targets = {name: OmegaConf.load(CONF_DIR / "model" / f"{name}.yaml")._target_ for name in options("model")}
-    return [name for name, target in targets.items() if kind in getattr(get_class(target), "data_kinds", ())]
+    return [name for name in options("model") if kind in getattr(get_class(model_target(name)), "data_kinds", ())]

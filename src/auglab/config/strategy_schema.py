@@ -23,6 +23,7 @@ class StrategySchema:
     sample: dict[str, Any] = field(default_factory=dict)
     batch: dict[str, Any] = field(default_factory=dict)
     device: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)  # with the model being trained (adversarial examples)
 
 
 def register() -> None:

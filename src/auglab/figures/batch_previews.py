@@ -121,3 +121,16 @@ def generated_text_table(records: list[dict], strategy: str, width: int = 60) ->
     ax.set_title(f"augment={strategy}: generated texts (grey: dropped by a filter, reason first)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def perturbation_sizes(sizes: torch.Tensor, strategy: str) -> Figure:
+    """The L2 size of each example's adversarial perturbation ``[B]`` (in units of the embeddings' RMS)."""
+    values = sizes.detach().float().cpu().numpy()
+    fig = Figure(figsize=(7, 3))
+    ax = fig.subplots()
+    ax.bar(range(len(values)), values, color="tab:red")
+    ax.set_xlabel("example of the first training batch", fontsize=8)
+    ax.set_ylabel("|perturbation| / embedding RMS", fontsize=8)
+    ax.set_title(_title(strategy) + ": adversarial perturbation sizes", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -44,6 +44,7 @@ class AuglabModule(L.LightningModule):
         super().__init__()
         self.monitor, self.monitor_mode = monitor, monitor_mode  # read by the checkpoint callback's config
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.train_adv_loss = MeanLoss()  # filled by a model-stage strategy (adversarial examples) only
 
     def check_finite(self, loss: torch.Tensor, stage: str) -> None:
         """The NaN guard. In training every DDP rank takes the same decision at the same step (one
@@ -74,12 +75,25 @@ class AuglabModule(L.LightningModule):
                 "lower model.optimizer.lr or check the inputs for NaN"
             )
 
+    def model_stage(self, x: Any, y: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        """The training loss after the strategy's model-stage transforms (none: the loss as it is)."""
+        strategy = getattr(getattr(self._trainer, "datamodule", None), "augment", None)
+        if strategy is None or not strategy.model:
+            return loss
+        return strategy.apply_model(self, x, y, loss)
+
+    def record_adversarial_loss(self, loss: torch.Tensor, count: int) -> None:
+        self.train_adv_loss.update(loss, count)
+
     def log_epoch(self, stage: str, loss: MeanLoss, metrics: Metric | MetricCollection | None = None) -> None:
         """Log the epoch's mean loss (``{stage}/loss``) and metrics once, at its end, then reset them. Steps
         only update their states: logging a metric every step costs Lightning's bookkeeping on every step
         for a value reported per epoch. ``compute()`` reduces the states over DDP ranks."""
         self.log(f"{stage}/loss", loss.compute(), prog_bar=stage != "test")
         loss.reset()
+        if stage == "train" and self.train_adv_loss.count > 0:  # beside train/loss, never in evaluation
+            self.log("train/adv_loss", self.train_adv_loss.compute())
+            self.train_adv_loss.reset()
         if metrics is not None:
             self.log_dict(metrics.compute())
             metrics.reset()

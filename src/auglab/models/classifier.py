@@ -44,16 +44,21 @@ class Classifier(AuglabModule):
     def _step(self, batch: Sequence[torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
         logits = self(x)  # [B, K]
-        loss = F.cross_entropy(logits, y)  # y: int [B] or probabilities [B, K]
+        clean = F.cross_entropy(logits, y)  # y: int [B] or probabilities [B, K]
+        # the loss minimised: the model stage may add a term (adversarial examples); train/loss stays the clean one
+        loss = self.model_stage(x, y, clean) if stage == "train" else clean
         self.check_finite(loss, stage)
         hard = y.argmax(dim=-1) if y.ndim == 2 else y
-        getattr(self, f"{stage}_loss").update(loss, len(hard))
+        getattr(self, f"{stage}_loss").update(clean, len(hard))
         getattr(self, f"{stage}_metrics").update(logits.detach(), hard)
         if stage == "test":
             self.test_extra.update(logits.detach(), hard)
             probs = logits.detach().float().softmax(-1)  # [B, K]
             self.test_examples.add(label=hard, prediction=probs.argmax(-1), probs=probs)
         return loss
+
+    def attack_loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(output, y)
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")

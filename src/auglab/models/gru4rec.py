@@ -23,6 +23,6 @@ class GRU4Rec(SequentialRecommender):
             if "weight" in name:
                 nn.init.xavier_uniform_(weight)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:  # [B, L] -> [B, D]
-        states, _ = self.gru(self.dropout(self.item_embedding(x)))  # [B, L, H]; causal, so padding after
+    def encode_from(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:  # [B, L], [B, L, D] -> [B, D]
+        states, _ = self.gru(self.dropout(e))  # [B, L, H]; causal, so padding after
         return last_position(self.dense(states), x)  # the last real item does not reach it

@@ -19,6 +19,7 @@ from auglab.errors import AuglabError, check_choice, check_count
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.metrics.per_example import PerExample
 from auglab.metrics.ranking import RankingMetrics, target_ranks
+from auglab.models.attack_surface import AttackSurface, embedding_rms
 from auglab.models.base import AuglabModule
 
 LOSSES = ("ce", "bpr", "sampled_softmax")
@@ -34,8 +35,10 @@ def last_position(states: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return states[torch.arange(len(x), device=x.device), last_index(x)]
 
 
-class SequentialRecommender(AuglabModule):
-    """Cross-entropy over all items by default; ``bpr`` (one negative) and ``sampled_softmax`` as options."""
+class SequentialRecommender(AttackSurface, AuglabModule):
+    """Cross-entropy over all items by default; ``bpr`` (one negative) and ``sampled_softmax`` as options.
+    Adversarial examples perturb the item embeddings of the history (never padding), epsilon relative to the
+    embeddings' RMS (APR's perturbation of embeddings, for a sequence encoder)."""
 
     data_kinds = ("sequence",)
 
@@ -69,14 +72,35 @@ class SequentialRecommender(AuglabModule):
         self.train_loss, self.val_loss, self.test_loss = MeanLoss(), MeanLoss(), MeanLoss()
         self.test_examples = PerExample()  # each test user's target and its rank
 
+    def encode_from(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        """``x [B, L]`` and its item embeddings ``e [B, L, D]`` -> ``h [B, D]``."""
+        raise NotImplementedError
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``x [B, L]`` -> ``h [B, D]``."""
-        raise NotImplementedError
+        return self.encode_from(x, self.item_embedding(x))
+
+    def attack_input(self, x: torch.Tensor) -> torch.Tensor:  # [B, L, D]
+        return self.item_embedding(x)
+
+    def attack_output(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:  # the state h [B, D]
+        return self.encode_from(x, z)
+
+    def attack_loss(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self._loss_from_state(h, y)
+
+    def attack_mask(self, x: torch.Tensor) -> torch.Tensor:  # [B, L, 1]: padding is never perturbed
+        return (x > 0)[..., None].to(torch.float32)
+
+    def attack_scale(self) -> float:
+        return embedding_rms(self.item_embedding.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scores of every item ``[B, num_items + 2]``; padding and mask columns are ``-inf``."""
-        h = self.encode(x)  # [B, D]
-        with torch.autocast(x.device.type, enabled=False):  # float32 scores: low precision would tie many items
+        return self._scores(self.encode(x))
+
+    def _scores(self, h: torch.Tensor) -> torch.Tensor:  # [B, D] -> [B, num_items + 2]
+        with torch.autocast(h.device.type, enabled=False):  # float32 scores: low precision would tie many items
             scores = h.float() @ self.item_embedding.weight.float().T
         scores[:, 0] = float("-inf")
         scores[:, self.mask_item] = float("-inf")
@@ -89,9 +113,12 @@ class SequentialRecommender(AuglabModule):
         return torch.where(clash, neg % self.num_items + 1, neg)
 
     def _train_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self._loss_from_state(self.encode(x), y)
+
+    def _loss_from_state(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The configured training loss of states ``h [B, D]`` for next items ``y [B]``."""
         if self.loss_name == "ce":
-            return F.cross_entropy(self(x), y)
-        h = self.encode(x)  # [B, D]
+            return F.cross_entropy(self._scores(h), y)
         n = 1 if self.loss_name == "bpr" else self.num_negatives
         items = torch.cat([y[:, None], self._negatives(y, n)], 1)  # [B, 1 + n], target first
         logits = (h[:, None, :] * self.item_embedding(items)).sum(-1)  # [B, 1 + n]
@@ -101,9 +128,10 @@ class SequentialRecommender(AuglabModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
-        loss = self._train_loss(x, y)
+        clean = self._train_loss(x, y)
+        loss = self.model_stage(x, y, clean)  # e.g. adversarial examples; train/loss stays the clean one
         self.check_finite(loss, "train")
-        self.train_loss.update(loss, len(y))
+        self.train_loss.update(clean, len(y))
         return loss
 
     def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:

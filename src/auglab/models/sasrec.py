@@ -70,9 +70,9 @@ class SASRec(SequentialRecommender):
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:  # [B, L] -> [B, D]
+    def encode_from(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:  # [B, L], [B, L, D] -> [B, D]
         positions = torch.arange(x.shape[1], device=x.device)
-        h = self.dropout(self.norm(self.item_embedding(x) + self.position_embedding(positions)))  # [B, L, D]
+        h = self.dropout(self.norm(e + self.position_embedding(positions)))  # [B, L, D]
         # Causal: position t sees 0..t, so padding (after the last real item) never reaches it.
         for block in self.blocks[:-1]:
             h = block(h)

@@ -15,12 +15,31 @@ from torch import nn
 
 from auglab.data.text_batch import TextBatch
 from auglab.errors import OptionError
+from auglab.models.attack_surface import AttackSurface, embedding_rms
 from auglab.models.classifier import Classifier
 from auglab.models.text_inputs import add_embedding_noise, mix_sentences, mixing_head_input
 from auglab.pretrained import hf_checkpoint
 
 
-class BertClassifier(Classifier):
+class TextAttackSurface(AttackSurface):
+    """Adversarial examples perturb the input word embeddings of real, non-special tokens, epsilon relative to
+    the embeddings' RMS (as embedding_noise scales its noise)."""
+
+    def word_embeddings(self) -> nn.Embedding:
+        raise NotImplementedError
+
+    def attack_input(self, x: TextBatch) -> torch.Tensor:  # [B, L, D], with a batch's embedding noise
+        words = self.word_embeddings()
+        return add_embedding_noise(words(x["input_ids"]), x, words.weight)
+
+    def attack_mask(self, x: TextBatch) -> torch.Tensor:  # [B, L, 1]
+        return (x["attention_mask"].bool() & ~x["special_tokens_mask"].bool())[..., None].to(torch.float32)
+
+    def attack_scale(self) -> float:
+        return embedding_rms(self.word_embeddings().weight)
+
+
+class BertClassifier(TextAttackSurface, Classifier):
     """An encoder checkpoint with a fresh classification head, fine-tuned end to end. ``freeze_layers``
     freezes the embeddings and the first N transformer layers; ``warmup_fraction`` of the optimizer
     steps warm the learning rate up linearly, the rest decay it linearly to 0 (Devlin et al. 2019)."""
@@ -50,12 +69,17 @@ class BertClassifier(Classifier):
             module.requires_grad_(False)
 
     def forward(self, x: TextBatch) -> torch.Tensor:  # -> logits [B, K]
-        inputs = {"input_ids": x["input_ids"], "attention_mask": x["attention_mask"]}
-        if "embedding_noise" in x:
-            words = self.encoder.get_input_embeddings()  # noise on the word embeddings, before positions and LayerNorm
-            inputs["inputs_embeds"] = add_embedding_noise(words(inputs.pop("input_ids")), x, words.weight)  # [B, L, D]
+        if "embedding_noise" in x:  # noise on the word embeddings, before positions and LayerNorm
+            return self.attack_output(x, self.attack_input(x))
         with mixing_head_input(getattr(self.encoder, "classifier", None), x, self.checkpoint):
-            return self.encoder(**inputs).logits
+            return self.encoder(input_ids=x["input_ids"], attention_mask=x["attention_mask"]).logits
+
+    def word_embeddings(self) -> nn.Embedding:
+        return self.encoder.get_input_embeddings()
+
+    def attack_output(self, x: TextBatch, z: torch.Tensor) -> torch.Tensor:
+        with mixing_head_input(getattr(self.encoder, "classifier", None), x, self.checkpoint):
+            return self.encoder(inputs_embeds=z, attention_mask=x["attention_mask"]).logits
 
     def configure_optimizers(self) -> Any:
         from transformers import get_linear_schedule_with_warmup
@@ -84,7 +108,7 @@ class WordEmbeddings(nn.Module):
         return self.embed(ids)
 
 
-class SmallTextClassifier(Classifier):
+class SmallTextClassifier(TextAttackSurface, Classifier):
     """Embeddings, then a ``body`` ``[B, L, D], mask [B, L] -> [B, F]``, then dense 20 + ReLU and the head."""
 
     data_kinds = ("text",)
@@ -99,9 +123,13 @@ class SmallTextClassifier(Classifier):
         self.head = nn.Sequential(nn.Linear(self.body.out_features, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
 
     def forward(self, x: TextBatch) -> torch.Tensor:  # -> logits [B, K]
-        mask = x["attention_mask"].bool()  # [B, L]
-        embeds = add_embedding_noise(self.embed(x["input_ids"]), x, self.embed.embed.weight)  # [B, L, D]
-        return self.head(mix_sentences(self.body(embeds, mask), x))  # text_mixup blends the body's [B, F]
+        return self.attack_output(x, self.attack_input(x))
+
+    def word_embeddings(self) -> nn.Embedding:
+        return self.embed.embed
+
+    def attack_output(self, x: TextBatch, z: torch.Tensor) -> torch.Tensor:  # z: [B, L, D] -> [B, K]
+        return self.head(mix_sentences(self.body(z, x["attention_mask"].bool()), x))  # text_mixup: the body's [B, F]
 
 
 class CNNBody(nn.Module):

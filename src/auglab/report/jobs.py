@@ -40,9 +40,16 @@ class Job:
         return per_example.load(self.folder / per_example.FILENAME)
 
 
-
 def _is_option(key: str) -> bool:
-    return not key.startswith((*VOLATILE, *AXES, *NOT_OPTIONS)) or key.startswith("augment.")
+    return not key.startswith((*VOLATILE, *AXES, *NOT_OPTIONS))
+
+
+def strategy_label(name: str, overrides: dict[str, str]) -> str:
+    """A strategy with its overridden options, e.g. ``adversarial_image[epsilon=0.05]``: two settings of one
+    strategy are two rows of one group, each paired with that group's ``none``."""
+    params = [f"{key.rsplit('.', 1)[-1]}={value}" for key, value in sorted(overrides.items())
+              if key.startswith("augment.")]
+    return f"{name}[{', '.join(params)}]" if params else name
 
 
 def _options(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -51,7 +58,7 @@ def _options(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
     try:
         for item in OmegaConf.load(folder / ".hydra" / "overrides.yaml"):
             key, _, value = str(item).lstrip("+~").partition("=")
-            if _is_option(key):
+            if _is_option(key) or key.startswith("augment."):  # a strategy's own options label its rows
                 overrides[key] = value
         runtime = OmegaConf.load(folder / ".hydra" / "hydra.yaml").hydra.runtime.choices
         choices = {str(k): str(v) for k, v in runtime.items()}
@@ -80,8 +87,9 @@ def load_job(folder: Path) -> Job | None:
     else:  # failed before training started: the runner's record of the job names it
         cfg = OmegaConf.create(job_record.get("identity", {}))
     overrides, choices = _options(folder)
-    job = Job(folder, str(OmegaConf.select(cfg, "augment.name")), "missing", cfg.get("seed"), {}, key,
-              {**choices, **overrides}, cfg)
+    name = strategy_label(str(OmegaConf.select(cfg, "augment.name")), overrides)
+    options = {k: v for k, v in {**choices, **overrides}.items() if not k.startswith("augment.")}
+    job = Job(folder, name, "missing", cfg.get("seed"), {}, key, options, cfg)
     if status_record.get("identity_sha256") != key:
         job.status = "missing" if not status_record else "unverified"
         return job

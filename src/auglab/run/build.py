@@ -12,7 +12,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from auglab.augment import AugmentationStrategy, RunContext
-from auglab.config.catalogue import models_for, strategies_for
+from auglab.config.catalogue import model_target, models_for, strategies_for
 from auglab.config.composition import compose_model
 from auglab.errors import AuglabError, one_line, root_cause
 from auglab.run.loggers import run_config
@@ -66,8 +66,13 @@ def build_model(cfg: DictConfig, datamodule: Any, context: RunContext) -> L.Ligh
     """The model, given those of the data's facts (sizes, classes, normalisation) and of the run's context
     (cache folder) that its signature asks for; a bad ``model.*`` value fails in one line."""
     offered = {**datamodule.data_facts(), "cache_dir": context.cache_dir}
+    cls = get_class(cfg.model._target_)
+    if datamodule.augment.model and not getattr(cls, "attackable", False):  # a model-stage strategy needs it
+        fit = [m for m in models_for(datamodule.kind) if getattr(get_class(model_target(m)), "attackable", False)]
+        raise AuglabError(f"augment={datamodule.augment.name} perturbs what a model exposes, and model "
+                          f"{cls.__name__} exposes nothing to perturb; choose model= one of: {', '.join(fit)}")
     try:
-        return instantiate(cfg.model, **facts_for(get_class(cfg.model._target_), offered))
+        return instantiate(cfg.model, **facts_for(cls, offered))
     except Exception as err:  # hydra wraps the real cause
         cause = root_cause(err)
         if isinstance(cause, AuglabError) or not isinstance(cause, ValueError | TypeError):

@@ -49,6 +49,12 @@ MOVED_TARGETS = {
 }
 
 
+# Keys added to the configs after identities were first made, with the default they were added with: at
+# that default the key is left out of the identity, so adding an option does not orphan sweep folders made
+# before it (set to anything else, it is identity as usual). Added with issue 18: the strategies' model stage.
+ADDED_DEFAULTS = {"augment.model": {}}
+
+
 def _canonical(value: Any, folder: str | None) -> Any:
     """Paths under the job's folder as the placeholder (a saved config holds them resolved); moved classes
     by the name identities were first made with."""
@@ -73,7 +79,7 @@ def identity(cfg: DictConfig, folder: Path | None = None) -> dict[str, Any]:
         copy.paths.output_dir = JOB_FOLDER
     resolved = _canonical(OmegaConf.to_container(copy, resolve=True),
                           str(Path(folder).resolve()) if folder is not None else None)
-    for key in VOLATILE:
+    for key in (*VOLATILE, *(k for k, default in ADDED_DEFAULTS.items() if _select(resolved, k) == default)):
         *parents, leaf = key.split(".")
         node = resolved
         for part in parents:
@@ -81,6 +87,12 @@ def identity(cfg: DictConfig, folder: Path | None = None) -> dict[str, Any]:
         if isinstance(node, dict):
             node.pop(leaf, None)
     return resolved
+
+
+def _select(tree: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        tree = tree.get(part) if isinstance(tree, dict) else None
+    return tree
 
 
 def digest(ident: dict[str, Any]) -> str:

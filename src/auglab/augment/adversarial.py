@@ -1,0 +1,132 @@
+"""Adversarial examples made by the model being trained (``model`` stage): FGSM (Goodfellow et al. 2015,
+arXiv 1412.6572) or PGD (Madry et al. 2018, arXiv 1706.06083) on the representation a model declares
+(``models/attack_surface.py``): normalised pixels of images, input word embeddings of texts (Miyato, Dai
+& Goodfellow 2017, arXiv 1605.07725), the item embeddings of a history (APR, He et al. 2018, arXiv
+1808.03908, adapted to sequential recommenders). One attack loop for all three; it never names a model's
+internals.
+
+The training loss becomes ``(1 - alpha) * clean + alpha * adversarial``. The attack leaves everything else as
+it would be without it: its gradients are taken with respect to the perturbation only (never accumulated
+into parameters), its forward passes update copies of the buffers (BatchNorm statistics), and its random
+draws (dropout, the random start) come from a generator forked off and seeded by ``seed`` and the step, so
+the run's own random stream, and hence a resumed run, is the same with or without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from auglab.errors import AuglabError, OptionError, check_choice, check_count, check_fraction
+
+METHODS, NORMS = ("fgsm", "pgd"), ("linf", "l2")
+
+
+def _per_example(t: torch.Tensor) -> torch.Tensor:
+    return t.flatten(1)
+
+
+def _direction(grad: torch.Tensor, norm: str) -> torch.Tensor:
+    """The ascent direction of unit size in ``norm``: the gradient's sign (L∞) or its unit vector (L2)."""
+    if norm == "linf":
+        return grad.sign()
+    length = _per_example(grad).norm(dim=1).clamp_min(1e-12)
+    return grad / length.view(-1, *([1] * (grad.dim() - 1)))
+
+
+def _project(delta: torch.Tensor, epsilon: torch.Tensor, norm: str) -> torch.Tensor:
+    """``delta`` moved into the ball of radius ``epsilon [B]`` (per example)."""
+    shape = (-1, *([1] * (delta.dim() - 1)))
+    if norm == "linf":
+        return torch.maximum(torch.minimum(delta, epsilon.view(shape)), -epsilon.view(shape))
+    length = _per_example(delta).norm(dim=1)
+    return delta * (epsilon / length.clamp_min(1e-12)).clamp(max=1).view(shape)
+
+
+@contextmanager
+def _scratch_buffers(module: torch.nn.Module) -> Iterator[None]:
+    """Inside, every buffer is a copy (BatchNorm statistics updated there are thrown away); the originals come
+    back untouched, never written in place, so the clean pass's graph, which saved them, stays valid."""
+    originals = [(owner, name, buffer) for owner in module.modules() for name, buffer in owner._buffers.items()
+                 if buffer is not None]
+    for owner, name, buffer in originals:
+        owner._buffers[name] = buffer.clone()
+    try:
+        yield
+    finally:
+        for owner, name, buffer in originals:
+            owner._buffers[name] = buffer
+
+
+class AdversarialExamples:
+    """``epsilon``: the perturbation's size per coordinate, relative to the RMS of the model's embedding weights
+    for texts and items, in normalised pixel units for images; in ``l2`` the budget is epsilon x sqrt(the
+    coordinates that may move), so both norms allow the same total size. ``pgd``: ``steps`` of ``step_size``
+    (relative to epsilon; default 2.5 / steps) from a random start."""
+
+    def __init__(self, *, method: str = "fgsm", epsilon: float = 0.1, norm: str = "linf", steps: int = 3,
+                 step_size: float | None = None, random_start: bool = True, alpha: float = 0.5,
+                 seed: int = 0) -> None:
+        self.method, self.norm = check_choice("method", method, METHODS), check_choice("norm", norm, NORMS)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or epsilon < 0:
+            raise OptionError("epsilon", epsilon, "a number >= 0")
+        self.epsilon, self.alpha = float(epsilon), check_fraction("alpha", alpha)
+        self.steps = 1 if method == "fgsm" else check_count("steps", steps)
+        if step_size is not None and (isinstance(step_size, bool) or step_size <= 0):
+            raise OptionError("step_size", step_size, "a number > 0 or null")
+        self.step_size = step_size if step_size is not None else (1.0 if method == "fgsm" else 2.5 / self.steps)
+        self.random_start, self.seed = random_start and method == "pgd", seed
+        self.last: dict[str, torch.Tensor] = {}  # the last batch's perturbation, for the preview
+
+    def check_model(self, module: Any) -> None:
+        if not getattr(module, "attackable", False):
+            raise AuglabError(f"augment: adversarial examples need a model that declares what to perturb; "
+                              f"{type(module).__name__} does not")
+
+    def __call__(self, module: Any, x: Any, y: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        if self.epsilon == 0 or self.alpha == 0:
+            return loss
+        devices = [loss.device] if loss.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), _scratch_buffers(module):
+            torch.manual_seed(self.seed * 1_000_003 + int(module.global_step))
+            delta = self._attack(module, x, y)
+            adversarial = module.attack_loss(module.attack_output(x, module.attack_input(x) + delta), y)
+        module.record_adversarial_loss(adversarial, len(y))
+        return (1 - self.alpha) * loss + self.alpha * adversarial
+
+    def _attack(self, module: Any, x: Any, y: torch.Tensor) -> torch.Tensor:
+        """The perturbation ``delta`` (detached): ``steps`` ascent steps on the model's loss, projected back into
+        the epsilon ball (and into the representation's valid range, for pixels), padding left untouched."""
+        z = module.attack_input(x).detach()
+        mask = module.attack_mask(x)  # broadcastable to z, 1 where perturbing is allowed; None: everywhere
+        radius = torch.full((len(z),), self.epsilon * float(module.attack_scale()), device=z.device)
+        if self.norm == "l2":  # the same size per coordinate as in linf: sqrt(coordinates that may move) times
+            movable = torch.ones_like(z) if mask is None else mask.expand_as(z)
+            radius = radius * _per_example(movable).sum(1).sqrt()
+        delta = torch.zeros_like(z)
+        if self.random_start:
+            delta = _project(torch.empty_like(z).uniform_(-1, 1) * radius.view(-1, *([1] * (z.dim() - 1))),
+                             radius, self.norm)
+        bounds = module.attack_bounds(z)
+        for _ in range(self.steps):
+            delta = self._clean(delta, z, mask, bounds).requires_grad_(True)
+            with torch.enable_grad():
+                objective = module.attack_loss(module.attack_output(x, z + delta), y)
+                (grad,) = torch.autograd.grad(objective, delta)
+            delta = _project(delta.detach() + self.step_size * radius.view(-1, *([1] * (z.dim() - 1)))
+                             * _direction(grad, self.norm), radius, self.norm)
+        delta = self._clean(delta, z, mask, bounds).detach()
+        self.last = {"input": z, "delta": delta}
+        return delta
+
+    @staticmethod
+    def _clean(delta: torch.Tensor, z: torch.Tensor, mask: torch.Tensor | None,
+               bounds: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        if mask is not None:
+            delta = delta * mask
+        if bounds is not None:
+            delta = torch.maximum(torch.minimum(z + delta, bounds[1]), bounds[0]) - z
+        return delta
