@@ -4,8 +4,10 @@
 
 Both pipelines do the same work on Fashion-MNIST train images: a random horizontal flip and a
 3-pixel pad-and-crop, a fresh draw per image. Per-sample: ``v2.RandomHorizontalFlip`` + ``PadCrop``
-in ``Dataset.__getitem__``. Batched: the plain loader, then ``BatchRandomHorizontalFlip`` +
-``BatchRandomCrop`` on each batch (on the GPU when there is one). Same process, same run.
+in ``Dataset.__getitem__``. Batched, as auglab runs a device-stage strategy: each batch made by one
+indexing operation (``ImageBatchDataset.__getitems__``, no per-item Python), then
+``BatchRandomHorizontalFlip`` + ``BatchRandomCrop`` on it (on the GPU when there is one, with the images
+kept there: ``data.on_device``). Same process, same run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from torchvision.transforms import v2
 
 from auglab.augment.image import PadCrop
 from auglab.augment.image.device import BatchRandomCrop, BatchRandomHorizontalFlip
-from auglab.data.images import ImageDataset
+from auglab.data.classification import collate_examples
+from auglab.data.images import ImageBatchDataset, ImageDataset
 from auglab.data.sources import fashion_mnist
 
 
@@ -52,12 +55,15 @@ def main() -> None:
     print("| DataLoader workers | per-sample torchvision (img/s) | batched device stage (img/s) | ratio |")
     print("|---:|---:|---:|---:|")
     for workers in args.workers:
-        def loader(transform, workers=workers):
-            return DataLoader(ImageDataset(images, labels, transform), batch_size=args.batch_size, shuffle=True,
+        def loader(dataset, workers=workers):
+            on_host = dataset.images.device.type == "cpu"
+            return DataLoader(dataset, batch_size=args.batch_size, shuffle=True, collate_fn=collate_examples,
                               num_workers=workers, persistent_workers=workers > 0,
-                              pin_memory=device.type == "cuda")
-        slow = images_per_second(loader(per_sample), device, [], args.epochs)
-        fast = images_per_second(loader(None), device, batched, args.epochs)
+                              pin_memory=on_host and device.type == "cuda")
+        slow = images_per_second(loader(ImageDataset(images, labels, per_sample)), device, [], args.epochs)
+        fast_data = ImageBatchDataset(images, labels)
+        fast_data = fast_data.to(device) if workers == 0 else fast_data  # workers read from the host
+        fast = images_per_second(loader(fast_data), device, batched, args.epochs)
         print(f"| {workers} | {slow:,.0f} | {fast:,.0f} | {fast / slow:.1f}x |")
 
 

@@ -10,19 +10,15 @@ import logging
 from pathlib import Path
 
 import hydra
-import lightning as L
 from omegaconf import DictConfig
 
-from auglab.config.arguments import check_arguments
 from auglab.config.cli import run_cli
-from auglab.config.run_options import check_run_options
-from auglab.run.build import build_datamodule, build_model, build_trainer, run_context
-from auglab.run.provenance import save_config
-from auglab.run.results import save_offline_report, save_results
-from auglab.sweep import console
-from auglab.sweep.job import run_job
 
 log = logging.getLogger(__name__)
+
+# Lightning and everything that builds a run are imported inside the functions below, not here: importing
+# them takes seconds (lightning -> torchmetrics -> torchvision.models), and a mistyped option on the command
+# line should be answered before that (config/cli.py checks the overrides first).
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -30,6 +26,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     Returns the test metrics and ``{monitor}_best``, the best validation value that sweepers see.
     """
+    import lightning as L
+
+    from auglab.config.arguments import check_arguments
+    from auglab.config.run_options import check_run_options
+    from auglab.run.build import build_datamodule, build_model, build_trainer, run_context
+    from auglab.run.provenance import save_config
+    from auglab.run.results import save_offline_report, save_results
+    from auglab.sweep import console
+
     check_run_options(cfg)
     check_arguments(cfg)
     L.seed_everything(cfg.seed, workers=True)
@@ -50,6 +55,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path="pkg://auglab.conf", config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
+    from auglab.sweep.job import run_job
+
     return run_job(train, cfg)
 
 

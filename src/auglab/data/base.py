@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.samplers import eval_sampler
+from auglab.errors import check_count
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -48,7 +49,9 @@ class AugmentedDataModule(L.LightningDataModule):
         super().__init__()
         self.augment = augment or AugmentationStrategy()
         self.context = context or RunContext()  # what the run hands the strategy's transforms (cache folder, ...)
-        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.batch_size = check_count("data.batch_size", batch_size)
+        self.eval_batch_size = check_count("data.eval_batch_size", eval_batch_size)
+        self.num_workers = check_count("data.num_workers", num_workers, minimum=0)
         self.split_seed = split_seed
         self.data_hash = ""
         self.split_sizes: dict[str, int] = {}

@@ -19,14 +19,19 @@ from auglab.storage.fingerprint import fingerprint
 Examples = tuple[Any, torch.Tensor]  # (inputs, int64 labels [N]); inputs: a tensor or a list
 
 
+def collate_examples(items: list | tuple) -> Any:
+    """Stack a list of examples; a batch a dataset already built (a tuple from ``__getitems__``) passes."""
+    return items if isinstance(items, tuple) else default_collate(items)
+
+
 class SoftLabelCollate:
     """Train-loader collate: stack, turn labels into one-hot ``[B, K]``, run the batch stage."""
 
     def __init__(self, strategy: AugmentationStrategy, num_classes: int) -> None:
         self.strategy, self.num_classes = strategy, num_classes
 
-    def __call__(self, items: list) -> tuple[Any, torch.Tensor]:
-        x, y = default_collate(items)
+    def __call__(self, items: list | tuple) -> tuple[Any, torch.Tensor]:
+        x, y = collate_examples(items)
         y = torch.nn.functional.one_hot(y, self.num_classes).float()
         return self.strategy.apply_batch(x, y)
 
@@ -72,7 +77,7 @@ class ClassificationDataModule(AugmentedDataModule):
         return {"num_classes": self.num_classes, "class_names": self.classes}
 
     def collate(self, *, train: bool) -> Callable | None:
-        return SoftLabelCollate(self.augment, self.num_classes) if train else None
+        return SoftLabelCollate(self.augment, self.num_classes) if train else collate_examples
 
     def transform_context(self, train: Any) -> RunContext:
         """With the validation and test inputs (what generated examples must never copy) and the class names."""
