@@ -45,7 +45,9 @@ def _one_copy_per_job(jobs: list[Job]) -> tuple[list[Job], list[Job]]:
 
 METHOD = ("Verdicts: Welch's t on the mean paired difference to none, its error from seed to seed and from "
           "sampling the test set (a paired bootstrap over test examples of the runs' predictions.npz; an interval "
-          "marked * had none: seeds only); equivalence by two one-sided tests against ±ROPE; Holm's step-down over "
+          "marked * is from seeds only: where each seed drew its own test split, split_seed following seed, the "
+          "seed-to-seed spread already holds the test set's sampling error, and where runs kept no predictions, "
+          "nothing more is known); equivalence by two one-sided tests against ±ROPE; Holm's step-down over "
           "each group's strategies (statsmodels), so the chance of any false helps or hurts in a group stays "
           "below alpha. Why: with 3 to 5 seeds a test per strategy at 0.05 across ten strategies finds a false "
           "effect about 40 % of the time, and a fixed test set's own sampling error is part of what a reader "
