@@ -47,7 +47,9 @@ def forest(metric: str, rows: list[Row], path: Path, *, rope: float = 0.0) -> li
     if rope > 0:
         ax.axvspan(-rope, rope, color="tab:blue", alpha=0.12, label=f"ROPE ±{rope:g}")
         ax.legend(fontsize=7, loc="lower right")
-    ax.set_xlabel(f"Δ {metric} vs none (95 % interval: seeds and test set)", fontsize=8)
+    sources = "seeds and test set" if all(r.test_part for r in compared) else (
+        "seeds" if not any(r.test_part for r in compared) else "seeds, and test set where the table has no *")
+    ax.set_xlabel(f"Δ {metric} vs none (95 % interval: {sources})", fontsize=8)
     ax.set_title("verdicts with Holm's control over each group's strategies", fontsize=9)
     return _save(fig, path)
 
