@@ -32,8 +32,9 @@ def one_hot(n: int, k: int = 10) -> torch.Tensor:
     return torch.nn.functional.one_hot(torch.arange(n) % k, k).float()
 
 
-# Strategies that only add generated images offline change no image (tests/test_generative_augment.py).
-ADD_ONLY = ("none", "cgan_samples", "cvae_samples")
+# Strategies that only add generated images offline change no image (tests/test_generative_augment.py);
+# adversarial examples are made by the model in its training step (tests/test_adversarial.py).
+ADD_ONLY = ("none", "cgan_samples", "cvae_samples", "adversarial_image")
 
 
 @pytest.mark.parametrize("name", [s for s in strategies_for("image") if s not in ADD_ONLY])

@@ -34,16 +34,16 @@ class BatchRandomCrop:
         self.padding, self.fill = padding, fill
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        b, _, h, w = x.shape
+        b, c, h, w = x.shape
         p = self.padding
-        padded = F.pad(x, (p, p, p, p), value=self.fill).permute(0, 2, 3, 1)  # [B, H+2p, W+2p, C]
+        padded = F.pad(x, (p, p, p, p), value=self.fill)  # [B, C, H+2p, W+2p]
         dy = torch.randint(0, 2 * p + 1, (b, 1), device=x.device)
         dx = torch.randint(0, 2 * p + 1, (b, 1), device=x.device)
-        rows = dy + torch.arange(h, device=x.device)  # [B, H]
-        cols = dx + torch.arange(w, device=x.device)  # [B, W]
-        batch = torch.arange(b, device=x.device)[:, None, None]
-        out = padded[batch, rows[:, :, None], cols[:, None, :]]  # [B, H, W, C]
-        return out.permute(0, 3, 1, 2).contiguous(), y
+        # two gathers (rows, then columns) rather than one 3-index advanced indexing: the same pixels, about
+        # twice as fast on a CPU (benchmarks/device_augment.py)
+        rows = (dy + torch.arange(h, device=x.device)).view(b, 1, h, 1).expand(b, c, h, w + 2 * p)
+        cols = (dx + torch.arange(w, device=x.device)).view(b, 1, 1, w).expand(b, c, h, w)
+        return padded.gather(2, rows).gather(3, cols), y  # [B, C, H, W]
 
 
 class BatchRandomErasing:
