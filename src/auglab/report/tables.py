@@ -118,10 +118,21 @@ def _group_rows(jobs: list[Job], metric: str, group: tuple[str, ...], settings: 
     return sorted(rows, key=lambda r: (r.strategy != BASELINE, -sign * r.mean if not math.isnan(r.mean) else math.inf))
 
 
+def group_order(group: tuple[str, ...]) -> tuple:
+    """Groups by their values, numbers as numbers (train_per_class 10, 30, 100, not 10, 100, 30)."""
+    def value(item: str) -> tuple:
+        text = item.split("=", 1)[-1]
+        try:
+            return (0, float(text), "")
+        except ValueError:
+            return (1, 0.0, text)
+    return tuple(value(item) for item in group)
+
+
 def aggregate(jobs: list[Job], metric: str, settings: Settings | None = None) -> list[Row]:
     """Rows for one metric: groups in order, within each the baseline first, then best mean first."""
     rows = []
-    for group in sorted({j.group for j in jobs}):
+    for group in sorted({j.group for j in jobs}, key=group_order):
         rows += _group_rows([j for j in jobs if j.group == group], metric, group, settings or Settings())
     return rows
 
@@ -130,7 +141,7 @@ def unequal_budgets(rows: list[Row], tolerance: float = 0.10) -> list[str]:
     """Groups whose strategies trained for more than ``tolerance`` more optimizer steps or examples than
     others: a gain may be the extra training, not the augmentation."""
     warnings = []
-    for group in sorted({r.group for r in rows}):
+    for group in sorted({r.group for r in rows}, key=group_order):
         members = [r for r in rows if r.group == group]
         for what, label in (("steps", "optimizer steps"), ("examples", "training examples seen")):
             values = {r.strategy: getattr(r, what) for r in members if not math.isnan(getattr(r, what))}
