@@ -126,6 +126,40 @@ def test_the_attack_changes_nothing_but_the_loss_term(kind):
     assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(got, model.parameters(), strict=True))
 
 
+@pytest.mark.parametrize("kind", list(CASES))
+def test_fgsm_from_the_clean_pass_equals_the_separate_attack(kind):
+    """Without dropout the clean pass and the attack's own pass see the same network: the same step, the same
+    loss and the same gradients, from one backward pass fewer."""
+    make, batch = CASES[kind]
+    model, (x, y) = make(), batch()
+    results = []
+    for from_clean_pass in (False, True):
+        attack = AdversarialExamples(method="fgsm", epsilon=0.1, norm="l2", alpha=0.3, seed=5,
+                                     from_clean_pass=from_clean_pass)
+        model.zero_grad(set_to_none=True)
+        z = model.attack_input(x)
+        if from_clean_pass and not z.requires_grad:
+            z.requires_grad_(True)
+        clean = model.attack_loss(model.attack_output(x, z), y)
+        rng = torch.get_rng_state()
+        total = attack(model, x, y, clean, z=z if from_clean_pass else None)
+        assert torch.equal(torch.get_rng_state(), rng)
+        assert all(p.grad is None for p in model.parameters())  # nothing accumulated before the step's backward
+        total.backward()
+        results.append((total.detach(), attack.last["delta"], [p.grad.clone() for p in model.parameters()]))
+    (total_a, delta_a, grads_a), (total_b, delta_b, grads_b) = results
+    assert delta_b.abs().sum() > 0 and torch.allclose(delta_a, delta_b, atol=1e-6)
+    assert torch.allclose(total_a, total_b, atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(grads_a, grads_b, strict=True))
+
+
+def test_from_clean_pass_without_the_clean_input_fails_in_one_line():
+    model, (x, y) = image_model(), image_batch()
+    attack = AdversarialExamples(from_clean_pass=True)
+    with pytest.raises(AuglabError, match="from_clean_pass needs the clean pass's input"):
+        attack(model, x, y, model.attack_loss(model(x), y))
+
+
 def test_the_embedding_scale_follows_in_place_changes_of_the_table():
     table = torch.nn.Embedding(50, 8)
     first = embedding_rms(table.weight)
@@ -147,6 +181,8 @@ def test_the_embedding_scale_follows_in_place_changes_of_the_table():
     ({"norm": "l1"}, "norm='l1' is invalid: it must be one of linf, l2"),
     ({"alpha": 1.5}, "alpha=1.5 is invalid: it must be a number in [0, 1]"),
     ({"method": "cw"}, "method='cw' is invalid: it must be one of fgsm, pgd"),
+    ({"from_clean_pass": "yes"}, "from_clean_pass='yes' is invalid: it must be true or false"),
+    ({"method": "pgd", "from_clean_pass": True}, "from_clean_pass=True is invalid: it must be false with method=pgd"),
 ])
 def test_bad_options_fail_in_one_line(options, message):
     cfg = {"name": "a", "kinds": ["image"], "model": {"adversarial": {
@@ -171,9 +207,10 @@ def test_strategies_compose_with_other_stages(tmp_path):
 
 
 @pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu"])
-def test_an_image_run_logs_the_adversarial_loss_and_reproduces(trainer, tmp_path):
+@pytest.mark.parametrize("attack", [["method=pgd", "steps=2"], ["method=fgsm", "from_clean_pass=true"]])
+def test_an_image_run_logs_the_adversarial_loss_and_reproduces(trainer, attack, tmp_path):
     args = ["train", "debug=fast", f"trainer={trainer}", "augment=adversarial_image",
-            "augment.model.adversarial.method=pgd", "augment.model.adversarial.steps=2"]
+            *(f"augment.model.adversarial.{option}" for option in attack)]
     first = run_cli([*args, f"hydra.run.dir={tmp_path / 'a'}"], tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     logged = (next((tmp_path / "a" / "csv").rglob("metrics.csv"))).read_text()

@@ -28,6 +28,14 @@ def test_defaults_count_and_volatile_keys_do_not(tmp_path):
     assert _key(["augment=none", "data.train_per_class=10"], tmp_path) != base
 
 
+def test_options_added_later_count_only_away_from_their_default(tmp_path):
+    for strategy, key, other in (("none", "data.on_device", "false"),
+                                 ("adversarial_image", "augment.model.adversarial.from_clean_pass", "true")):
+        base = _key([f"augment={strategy}"], tmp_path)
+        assert _key([f"augment={strategy}", f"~{key}"], tmp_path) == base  # a job made before the key existed
+        assert _key([f"augment={strategy}", f"{key}={other}"], tmp_path) != base
+
+
 def test_a_saved_config_has_the_identity_of_the_job_that_wrote_it(tmp_path):
     cfg = compose_cfg(["augment=flip_crop", "seed=3"], tmp_path / "job")
     save_config(cfg, tmp_path / "job" / "config.yaml")  # resolved: checkpoint dirpath etc. hold real paths

@@ -10,6 +10,12 @@ it would be without it: its gradients are taken with respect to the perturbation
 into parameters), its forward passes update copies of the buffers (BatchNorm statistics), and its random
 draws (dropout, the random start) come from a generator forked off and seeded by ``seed`` and the step, so
 the run's own random stream, and hence a resumed run, is the same with or without it.
+
+``from_clean_pass`` (FGSM): the direction is the clean pass's own input gradient, taken in the one backward
+pass that also gives the parameters' clean gradients; those reach the optimiser through a zero-valued term
+of the returned loss, so the step's single backward (and DDP's one gradient reduction) carries the same
+``(1 - alpha) * clean + alpha * adversarial`` gradient. A forward and a backward fewer than the separate
+attack: about 2x the cost of no augmentation (``benchmarks/adversarial_cost.py``).
 """
 
 from __future__ import annotations
@@ -65,11 +71,11 @@ class AdversarialExamples:
     """``epsilon``: the perturbation's size per coordinate, relative to the RMS of the model's embedding weights
     for texts and items, in normalised pixel units for images; in ``l2`` the budget is epsilon x sqrt(the
     coordinates that may move), so both norms allow the same total size. ``pgd``: ``steps`` of ``step_size``
-    (relative to epsilon; default 2.5 / steps) from a random start."""
+    (relative to epsilon; default 2.5 / steps) from a random start. ``from_clean_pass``: see the module."""
 
     def __init__(self, *, method: str = "fgsm", epsilon: float = 0.1, norm: str = "linf", steps: int = 3,
                  step_size: float | None = None, random_start: bool = True, alpha: float = 0.5,
-                 seed: int = 0) -> None:
+                 from_clean_pass: bool = False, seed: int = 0) -> None:
         self.method, self.norm = check_choice("method", method, METHODS), check_choice("norm", norm, NORMS)
         if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or epsilon < 0:
             raise OptionError("epsilon", epsilon, "a number >= 0")
@@ -79,6 +85,12 @@ class AdversarialExamples:
             raise OptionError("step_size", step_size, "a number > 0 or null")
         self.step_size = step_size if step_size is not None else (1.0 if method == "fgsm" else 2.5 / self.steps)
         self.random_start, self.seed = random_start and method == "pgd", seed
+        if from_clean_pass not in (True, False):
+            raise OptionError("from_clean_pass", from_clean_pass, "true or false")
+        if from_clean_pass and method != "fgsm":
+            raise OptionError("from_clean_pass", from_clean_pass, "false with method=pgd (its steps each need "
+                              "a pass of their own; set method=fgsm)")
+        self.from_clean_pass = from_clean_pass
         self.last: dict[str, torch.Tensor] = {}  # the last batch's perturbation, for the preview
 
     def check_model(self, module: Any) -> None:
@@ -86,41 +98,80 @@ class AdversarialExamples:
             raise AuglabError(f"augment: adversarial examples need a model that declares what to perturb; "
                               f"{type(module).__name__} does not")
 
-    def __call__(self, module: Any, x: Any, y: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+    @property
+    def needs_clean_input(self) -> bool:
+        """Whether the model's clean pass must start from ``attack_input(x)`` and hand it over (``z``)."""
+        return self.from_clean_pass and self.epsilon > 0 and self.alpha > 0
+
+    def __call__(self, module: Any, x: Any, y: torch.Tensor, loss: torch.Tensor,
+                 z: torch.Tensor | None = None) -> torch.Tensor:
         if self.epsilon == 0 or self.alpha == 0:
             return loss
+        clean_grads: list[tuple[torch.Tensor, torch.Tensor]] = []
+        if self.from_clean_pass:
+            if z is None:
+                raise AuglabError(f"augment: from_clean_pass needs the clean pass's input; {type(module).__name__}"
+                                  f"'s training step does not hand it over")
+            delta, clean_grads = self._from_clean_pass(module, x, loss, z)
         devices = [loss.device] if loss.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), _scratch_buffers(module):
             torch.manual_seed(self.seed * 1_000_003 + int(module.global_step))
-            delta = self._attack(module, x, y)
+            if not self.from_clean_pass:
+                delta = self._attack(module, x, y)
             adversarial = module.attack_loss(module.attack_output(x, module.attack_input(x) + delta), y)
         module.record_adversarial_loss(adversarial, len(y))
-        return (1 - self.alpha) * loss + self.alpha * adversarial
+        if not clean_grads:
+            return (1 - self.alpha) * loss + self.alpha * adversarial
+        # value: the clean term (already differentiated); gradient: exactly the clean gradients taken above
+        carry = sum((p * g).sum() - (p.detach() * g).sum() for p, g in clean_grads)
+        return (1 - self.alpha) * loss.detach() + self.alpha * adversarial + carry
+
+    def _from_clean_pass(self, module: Any, x: Any, loss: torch.Tensor,
+                         z: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """One backward pass of the clean loss: the FGSM step from its gradient at ``z``, and the parameters'
+        gradients of ``(1 - alpha) * clean``. ``autograd.grad`` leaves ``.grad`` (and DDP's hooks) alone."""
+        params = [p for p in module.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss, [z, *params], allow_unused=True)
+        clean = [(p, (1 - self.alpha) * g) for p, g in zip(params, grads[1:], strict=True) if g is not None]
+        delta = self._step_from(module, x, z.detach(), torch.zeros_like(z), grads[0])
+        self.last = {"input": z.detach(), "delta": delta}
+        return delta, clean
 
     def _attack(self, module: Any, x: Any, y: torch.Tensor) -> torch.Tensor:
         """The perturbation ``delta`` (detached): ``steps`` ascent steps on the model's loss, projected back into
         the epsilon ball (and into the representation's valid range, for pixels), padding left untouched."""
         z = module.attack_input(x).detach()
-        mask = module.attack_mask(x)  # broadcastable to z, 1 where perturbing is allowed; None: everywhere
-        radius = torch.full((len(z),), self.epsilon * float(module.attack_scale()), device=z.device)
-        if self.norm == "l2":  # the same size per coordinate as in linf: sqrt(coordinates that may move) times
-            movable = torch.ones_like(z) if mask is None else mask.expand_as(z)
-            radius = radius * _per_example(movable).sum(1).sqrt()
         delta = torch.zeros_like(z)
         if self.random_start:
+            radius = self._radius(module, x, z)
             delta = _project(torch.empty_like(z).uniform_(-1, 1) * radius.view(-1, *([1] * (z.dim() - 1))),
                              radius, self.norm)
-        bounds = module.attack_bounds(z)
+        delta = self._clean(delta, z, module.attack_mask(x), module.attack_bounds(z))
         for _ in range(self.steps):
-            delta = self._clean(delta, z, mask, bounds).requires_grad_(True)
+            delta.requires_grad_(True)
             with torch.enable_grad():
                 objective = module.attack_loss(module.attack_output(x, z + delta), y)
                 (grad,) = torch.autograd.grad(objective, delta)
-            delta = _project(delta.detach() + self.step_size * radius.view(-1, *([1] * (z.dim() - 1)))
-                             * _direction(grad, self.norm), radius, self.norm)
-        delta = self._clean(delta, z, mask, bounds).detach()
+            delta = self._step_from(module, x, z, delta.detach(), grad)
         self.last = {"input": z, "delta": delta}
         return delta
+
+    def _radius(self, module: Any, x: Any, z: torch.Tensor) -> torch.Tensor:
+        """Each example's budget ``[B]``: epsilon in the model's unit, times sqrt(movable coordinates) in l2."""
+        radius = torch.full((len(z),), self.epsilon * float(module.attack_scale()), device=z.device)
+        if self.norm == "l2":  # the same size per coordinate as in linf: sqrt(coordinates that may move) times
+            mask = module.attack_mask(x)
+            movable = torch.ones_like(z) if mask is None else mask.expand_as(z)
+            radius = radius * _per_example(movable).sum(1).sqrt()
+        return radius
+
+    def _step_from(self, module: Any, x: Any, z: torch.Tensor, delta: torch.Tensor,
+                   grad: torch.Tensor) -> torch.Tensor:
+        """One ascent step of ``delta`` along ``grad``, projected into the ball, the mask and the valid range."""
+        radius = self._radius(module, x, z)
+        delta = _project(delta + self.step_size * radius.view(-1, *([1] * (z.dim() - 1))) * _direction(grad, self.norm),
+                         radius, self.norm)
+        return self._clean(delta, z, module.attack_mask(x), module.attack_bounds(z)).detach()
 
     @staticmethod
     def _clean(delta: torch.Tensor, z: torch.Tensor, mask: torch.Tensor | None,

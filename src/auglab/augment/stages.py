@@ -129,8 +129,9 @@ class AugmentationStrategy:
             x, y = transform(x, y)
         return x, y
 
-    def apply_model(self, module: Any, x: Any, y: Any, loss: Any) -> Any:
-        """The training loss after the model-stage transforms (called by the model's training step)."""
+    def apply_model(self, module: Any, x: Any, y: Any, loss: Any, z: Any = None) -> Any:
+        """The training loss after the model-stage transforms (called by the model's training step); ``z``: the
+        clean pass's input representation, when a transform asked for it (``needs_clean_input``)."""
         for transform in self.model.values():
-            loss = transform(module, x, y, loss)
+            loss = transform(module, x, y, loss, z=z)
         return loss

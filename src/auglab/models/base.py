@@ -75,12 +75,24 @@ class AuglabModule(L.LightningModule):
                 "lower model.optimizer.lr or check the inputs for NaN"
             )
 
-    def model_stage(self, x: Any, y: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
-        """The training loss after the strategy's model-stage transforms (none: the loss as it is)."""
+    def _model_stage_strategy(self) -> Any:
         strategy = getattr(getattr(self._trainer, "datamodule", None), "augment", None)
-        if strategy is None or not strategy.model:
-            return loss
-        return strategy.apply_model(self, x, y, loss)
+        return strategy if strategy is not None and strategy.model else None
+
+    def clean_input(self, x: Any) -> torch.Tensor | None:
+        """``attack_input(x)``, for the training step's clean pass to start from, when a model-stage transform
+        takes its direction from that pass (adversarial ``from_clean_pass``); else None (the usual forward)."""
+        strategy = self._model_stage_strategy()
+        if strategy is None or not any(getattr(t, "needs_clean_input", False) for t in strategy.model.values()):
+            return None
+        z = self.attack_input(x)
+        return z if z.requires_grad else z.requires_grad_(True)  # pixels, frozen embeddings: a leaf to differentiate
+
+    def model_stage(self, x: Any, y: torch.Tensor, loss: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        """The training loss after the strategy's model-stage transforms (none: the loss as it is); ``z``: the
+        clean pass's input from ``clean_input``."""
+        strategy = self._model_stage_strategy()
+        return loss if strategy is None else strategy.apply_model(self, x, y, loss, z)
 
     def record_adversarial_loss(self, loss: torch.Tensor, count: int) -> None:
         self.train_adv_loss.update(loss, count)

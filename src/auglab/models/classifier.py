@@ -43,10 +43,11 @@ class Classifier(AuglabModule):
 
     def _step(self, batch: Sequence[torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
-        logits = self(x)  # [B, K]
+        z = self.clean_input(x) if stage == "train" else None  # None: no model-stage transform needs it
+        logits = self(x) if z is None else self.attack_output(x, z)  # [B, K]
         clean = F.cross_entropy(logits, y)  # y: int [B] or probabilities [B, K]
         # the loss minimised: the model stage may add a term (adversarial examples); train/loss stays the clean one
-        loss = self.model_stage(x, y, clean) if stage == "train" else clean
+        loss = self.model_stage(x, y, clean, z) if stage == "train" else clean
         self.check_finite(loss, stage)
         hard = y.argmax(dim=-1) if y.ndim == 2 else y
         getattr(self, f"{stage}_loss").update(clean, len(hard))

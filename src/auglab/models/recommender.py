@@ -128,8 +128,9 @@ class SequentialRecommender(AttackSurface, AuglabModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
-        clean = self._train_loss(x, y)
-        loss = self.model_stage(x, y, clean)  # e.g. adversarial examples; train/loss stays the clean one
+        z = self.clean_input(x)  # None: no model-stage transform needs the clean pass's input
+        clean = self._train_loss(x, y) if z is None else self.attack_loss(self.attack_output(x, z), y)
+        loss = self.model_stage(x, y, clean, z)  # e.g. adversarial examples; train/loss stays the clean one
         self.check_finite(loss, "train")
         self.train_loss.update(clean, len(y))
         return loss

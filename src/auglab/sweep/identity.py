@@ -52,8 +52,8 @@ MOVED_TARGETS = {
 # Keys added to the configs after identities were first made, with the default they were added with: at
 # that default the key is left out of the identity, so adding an option does not orphan sweep folders made
 # before it (set to anything else, it is identity as usual). Added with issue 18: the strategies' model stage;
-# with issue 19: image data kept on the accelerator.
-ADDED_DEFAULTS = {"augment.model": {}, "data.on_device": "auto"}
+# with issue 19: image data kept on the accelerator; then FGSM from the clean pass.
+ADDED_DEFAULTS = {"augment.model": {}, "data.on_device": "auto", "augment.model.adversarial.from_clean_pass": False}
 
 
 def _canonical(value: Any, folder: str | None) -> Any:
