@@ -5,7 +5,8 @@ vs ``none``, same model, data and machine (one child process per configuration, 
 
 The floor for FGSM is about 2x (a forward and a backward more for the adversarial loss); ``fgsm`` as the
 studies ran it takes its step from a pass of its own (a forward and an input-gradient backward more),
-``fgsm-clean`` (``from_clean_pass=true``) from the clean pass's own backward. PGD with k steps: about k + 1 times.
+``fgsm-clean`` (``from_clean_pass=true``) from the clean pass's own backward. PGD with k steps: about k + 2
+times with its own first pass, k + 1 with ``pgd-3-clean`` (no random start, first step from the clean pass).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ KINDS = {  # a model and data per kind, sized for a 2-core CPU
 }
 STRATEGIES = {"none": ["augment=none"], "fgsm": ["augment.model.adversarial.method=fgsm"],
               "fgsm-clean": ["augment.model.adversarial.method=fgsm", "augment.model.adversarial.from_clean_pass=true"],
-              "pgd-3": ["augment.model.adversarial.method=pgd", "augment.model.adversarial.steps=3"]}
+              "pgd-3": ["augment.model.adversarial.method=pgd", "augment.model.adversarial.steps=3"],
+              "pgd-3-clean": ["augment.model.adversarial.method=pgd", "augment.model.adversarial.steps=3",
+                              "augment.model.adversarial.random_start=false",
+                              "augment.model.adversarial.from_clean_pass=true"]}
 ADVERSARIAL = {"image": "adversarial_image", "items": "adversarial_items", "text": "adversarial_text"}
 
 
@@ -93,7 +97,7 @@ def main() -> None:
         for name, runs in results.items():
             median = statistics.median(t for r in runs for t in r["epoch_s"])
             peak = max(r["peak_mib"] for r in runs)
-            print(f"{kind:6s} {name:10s} {median:6.2f} s/epoch  {median / base:4.2f}x none  peak RSS {peak:,.0f} MiB")
+            print(f"{kind:6s} {name:11s} {median:6.2f} s/epoch  {median / base:4.2f}x none  peak RSS {peak:,.0f} MiB")
 
 
 if __name__ == "__main__":

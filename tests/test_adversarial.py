@@ -126,16 +126,17 @@ def test_the_attack_changes_nothing_but_the_loss_term(kind):
     assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(got, model.parameters(), strict=True))
 
 
+@pytest.mark.parametrize("method", ["fgsm", "pgd"])
 @pytest.mark.parametrize("kind", list(CASES))
-def test_fgsm_from_the_clean_pass_equals_the_separate_attack(kind):
+def test_the_attack_from_the_clean_pass_equals_the_separate_attack(kind, method):
     """Without dropout the clean pass and the attack's own pass see the same network: the same step, the same
     loss and the same gradients, from one backward pass fewer."""
     make, batch = CASES[kind]
     model, (x, y) = make(), batch()
     results = []
     for from_clean_pass in (False, True):
-        attack = AdversarialExamples(method="fgsm", epsilon=0.1, norm="l2", alpha=0.3, seed=5,
-                                     from_clean_pass=from_clean_pass)
+        attack = AdversarialExamples(method=method, epsilon=0.1, norm="l2", alpha=0.3, seed=5, steps=3,
+                                     random_start=False, from_clean_pass=from_clean_pass)
         model.zero_grad(set_to_none=True)
         z = model.attack_input(x)
         if from_clean_pass and not z.requires_grad:
@@ -182,7 +183,7 @@ def test_the_embedding_scale_follows_in_place_changes_of_the_table():
     ({"alpha": 1.5}, "alpha=1.5 is invalid: it must be a number in [0, 1]"),
     ({"method": "cw"}, "method='cw' is invalid: it must be one of fgsm, pgd"),
     ({"from_clean_pass": "yes"}, "from_clean_pass='yes' is invalid: it must be true or false"),
-    ({"method": "pgd", "from_clean_pass": True}, "from_clean_pass=True is invalid: it must be false with method=pgd"),
+    ({"method": "pgd", "from_clean_pass": True}, "from_clean_pass=True is invalid: it must be false with a random"),
 ])
 def test_bad_options_fail_in_one_line(options, message):
     cfg = {"name": "a", "kinds": ["image"], "model": {"adversarial": {

@@ -11,11 +11,12 @@ into parameters), its forward passes update copies of the buffers (BatchNorm sta
 draws (dropout, the random start) come from a generator forked off and seeded by ``seed`` and the step, so
 the run's own random stream, and hence a resumed run, is the same with or without it.
 
-``from_clean_pass`` (FGSM): the direction is the clean pass's own input gradient, taken in the one backward
-pass that also gives the parameters' clean gradients; those reach the optimiser through a zero-valued term
+``from_clean_pass``: the first step's direction is the clean pass's own input gradient (FGSM; PGD without a
+random start, whose first step starts from zero too), taken in the one backward pass that also gives the
+parameters' clean gradients; those reach the optimiser through a zero-valued term
 of the returned loss, so the step's single backward (and DDP's one gradient reduction) carries the same
 ``(1 - alpha) * clean + alpha * adversarial`` gradient. A forward and a backward fewer than the separate
-attack: about 2x the cost of no augmentation (``benchmarks/adversarial_cost.py``).
+attack: FGSM about 2x the cost of no augmentation, PGD-k about k + 1 (``benchmarks/adversarial_cost.py``).
 """
 
 from __future__ import annotations
@@ -87,9 +88,9 @@ class AdversarialExamples:
         self.random_start, self.seed = random_start and method == "pgd", seed
         if from_clean_pass not in (True, False):
             raise OptionError("from_clean_pass", from_clean_pass, "true or false")
-        if from_clean_pass and method != "fgsm":
-            raise OptionError("from_clean_pass", from_clean_pass, "false with method=pgd (its steps each need "
-                              "a pass of their own; set method=fgsm)")
+        if from_clean_pass and self.random_start:
+            raise OptionError("from_clean_pass", from_clean_pass, "false with a random start (the clean pass "
+                              "gives the gradient at zero; set random_start=false or method=fgsm)")
         self.from_clean_pass = from_clean_pass
         self.last: dict[str, torch.Tensor] = {}  # the last batch's perturbation, for the preview
 
@@ -118,6 +119,8 @@ class AdversarialExamples:
             torch.manual_seed(self.seed * 1_000_003 + int(module.global_step))
             if not self.from_clean_pass:
                 delta = self._attack(module, x, y)
+            elif self.steps > 1:  # pgd: the first step came from the clean pass
+                delta = self._attack(module, x, y, start=delta, steps=self.steps - 1)
             adversarial = module.attack_loss(module.attack_output(x, module.attack_input(x) + delta), y)
         module.record_adversarial_loss(adversarial, len(y))
         if not clean_grads:
@@ -137,17 +140,19 @@ class AdversarialExamples:
         self.last = {"input": z.detach(), "delta": delta}
         return delta, clean
 
-    def _attack(self, module: Any, x: Any, y: torch.Tensor) -> torch.Tensor:
+    def _attack(self, module: Any, x: Any, y: torch.Tensor, *, start: torch.Tensor | None = None,
+                steps: int | None = None) -> torch.Tensor:
         """The perturbation ``delta`` (detached): ``steps`` ascent steps on the model's loss, projected back into
-        the epsilon ball (and into the representation's valid range, for pixels), padding left untouched."""
+        the epsilon ball (and into the representation's valid range, for pixels), padding left untouched; from
+        ``start`` when given (the clean pass's step), else from zero or a random start."""
         z = module.attack_input(x).detach()
-        delta = torch.zeros_like(z)
-        if self.random_start:
+        delta = torch.zeros_like(z) if start is None else start
+        if self.random_start and start is None:
             radius = self._radius(module, x, z)
             delta = _project(torch.empty_like(z).uniform_(-1, 1) * radius.view(-1, *([1] * (z.dim() - 1))),
                              radius, self.norm)
         delta = self._clean(delta, z, module.attack_mask(x), module.attack_bounds(z))
-        for _ in range(self.steps):
+        for _ in range(self.steps if steps is None else steps):
             delta.requires_grad_(True)
             with torch.enable_grad():
                 objective = module.attack_loss(module.attack_output(x, z + delta), y)
