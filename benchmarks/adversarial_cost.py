@@ -80,15 +80,19 @@ def child(overrides: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS))
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES),
+                        help="none is always run: the ratios are to it")
     parser.add_argument("--child", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     if args.child is not None:
         return child(args.child)
     for kind in args.kinds:
-        results: dict[str, list] = {name: [] for name in STRATEGIES}
+        chosen = ["none", *(name for name in args.strategies if name != "none")]
+        results: dict[str, list] = {name: [] for name in chosen}
         for _ in range(args.rounds):
-            for name, extra in STRATEGIES.items():
+            for name in chosen:
+                extra = STRATEGIES[name]
                 strategy = [] if name == "none" else [f"augment={ADVERSARIAL[kind]}"]
                 command = [sys.executable, __file__, "--child", *KINDS[kind], *strategy, *extra]
                 line = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip().splitlines()
