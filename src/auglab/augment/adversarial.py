@@ -136,8 +136,9 @@ class AdversarialExamples:
         params = [p for p in module.parameters() if p.requires_grad]
         grads = torch.autograd.grad(loss, [z, *params], allow_unused=True)
         clean = [(p, (1 - self.alpha) * g) for p, g in zip(params, grads[1:], strict=True) if g is not None]
-        delta = self._step_from(module, x, z.detach(), torch.zeros_like(z), grads[0])
-        self.last = {"input": z.detach(), "delta": delta}
+        z = z.detach()
+        delta = self._step_from(z, torch.zeros_like(z), grads[0], self._limits(module, x, z))
+        self.last = {"input": z, "delta": delta}
         return delta, clean
 
     def _attack(self, module: Any, x: Any, y: torch.Tensor, *, start: torch.Tensor | None = None,
@@ -146,37 +147,39 @@ class AdversarialExamples:
         the epsilon ball (and into the representation's valid range, for pixels), padding left untouched; from
         ``start`` when given (the clean pass's step), else from zero or a random start."""
         z = module.attack_input(x).detach()
+        limits = self._limits(module, x, z)
+        radius, mask, bounds = limits
         delta = torch.zeros_like(z) if start is None else start
         if self.random_start and start is None:
-            radius = self._radius(module, x, z)
             delta = _project(torch.empty_like(z).uniform_(-1, 1) * radius.view(-1, *([1] * (z.dim() - 1))),
                              radius, self.norm)
-        delta = self._clean(delta, z, module.attack_mask(x), module.attack_bounds(z))
+        delta = self._clean(delta, z, mask, bounds)
         for _ in range(self.steps if steps is None else steps):
             delta.requires_grad_(True)
             with torch.enable_grad():
                 objective = module.attack_loss(module.attack_output(x, z + delta), y)
                 (grad,) = torch.autograd.grad(objective, delta)
-            delta = self._step_from(module, x, z, delta.detach(), grad)
+            delta = self._step_from(z, delta.detach(), grad, limits)
         self.last = {"input": z, "delta": delta}
         return delta
 
-    def _radius(self, module: Any, x: Any, z: torch.Tensor) -> torch.Tensor:
-        """Each example's budget ``[B]``: epsilon in the model's unit, times sqrt(movable coordinates) in l2."""
+    def _limits(self, module: Any, x: Any, z: torch.Tensor) -> tuple[torch.Tensor, Any, Any]:
+        """What bounds a batch's perturbation, asked of the model once per attack: each example's radius ``[B]``
+        (epsilon in the model's unit, times sqrt(movable coordinates) in l2), the mask and the valid range."""
+        mask = module.attack_mask(x)  # broadcastable to z, 1 where perturbing is allowed; None: everywhere
         radius = torch.full((len(z),), self.epsilon * float(module.attack_scale()), device=z.device)
         if self.norm == "l2":  # the same size per coordinate as in linf: sqrt(coordinates that may move) times
-            mask = module.attack_mask(x)
             movable = torch.ones_like(z) if mask is None else mask.expand_as(z)
             radius = radius * _per_example(movable).sum(1).sqrt()
-        return radius
+        return radius, mask, module.attack_bounds(z)
 
-    def _step_from(self, module: Any, x: Any, z: torch.Tensor, delta: torch.Tensor,
-                   grad: torch.Tensor) -> torch.Tensor:
+    def _step_from(self, z: torch.Tensor, delta: torch.Tensor, grad: torch.Tensor,
+                   limits: tuple[torch.Tensor, Any, Any]) -> torch.Tensor:
         """One ascent step of ``delta`` along ``grad``, projected into the ball, the mask and the valid range."""
-        radius = self._radius(module, x, z)
+        radius, mask, bounds = limits
         delta = _project(delta + self.step_size * radius.view(-1, *([1] * (z.dim() - 1))) * _direction(grad, self.norm),
                          radius, self.norm)
-        return self._clean(delta, z, module.attack_mask(x), module.attack_bounds(z)).detach()
+        return self._clean(delta, z, mask, bounds).detach()
 
     @staticmethod
     def _clean(delta: torch.Tensor, z: torch.Tensor, mask: torch.Tensor | None,
