@@ -188,9 +188,9 @@ def test_an_interrupted_search_continues_with_the_missing_trials(tmp_path):
 def test_ddp_in_a_slurm_allocation_takes_devices_and_nodes_from_it(tmp_path, monkeypatch):
     from lightning.pytorch.plugins.environments import SLURMEnvironment
 
+    from auglab.run.build import build_trainer
     from auglab.sweep import ddp as ddp_launch
     from auglab.sweep import slurm
-    from auglab.train import build_trainer
 
     env = {"SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "2", "SLURM_NNODES": "1", "SLURM_PROCID": "1",
            "SLURM_LOCALID": "1", "SLURM_NODEID": "0", "SLURM_JOB_NAME": "train", "SLURM_JOB_ID": "7",
