@@ -45,12 +45,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
     log.info("data %s: %s", cfg.data._target_.rsplit(".", 1)[-1], datamodule.split_sizes)
     model = build_model(cfg, datamodule, context)
     trainer = build_trainer(cfg)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    validated = None
+    if getattr(model, "trains", True):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    else:  # BM25, a zero-shot encoder: nothing to fit; one validation gives the sweepers their value
+        validated = trainer.validate(model, datamodule=datamodule, verbose=False)[0]
     if not cfg.get("test", True):
-        return save_results(cfg, trainer, model, datamodule, tested=False)
+        return save_results(cfg, trainer, model, datamodule, tested=False, validated=validated)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=not console.in_sweep())
-    return save_results(cfg, trainer, model, datamodule, tested_checkpoint=best or "last weights")
+    return save_results(cfg, trainer, model, datamodule, validated=validated,
+                        tested_checkpoint=best or ("last weights" if validated is None else "nothing trained"))
 
 
 @hydra.main(version_base="1.3", config_path="pkg://auglab.conf", config_name="train")

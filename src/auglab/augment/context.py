@@ -17,13 +17,18 @@ from typing import Any
 @dataclass(frozen=True)
 class RunContext:
     cache_dir: Path | None = None  # where computed artefacts are cached (paths.cache_dir); None: never cached
-    train: Any = None  # the train split: (inputs, labels) for labelled data, UserSequences for sequences
+    # the train split: (inputs, labels) for labelled data, UserSequences for sequences, (queries, labels) for
+    # search, a label naming the query whose relevant documents a (generated) query shares
+    train: Any = None
     held_out: Sequence[Any] | None = None  # validation and test inputs: what generated data must never copy
     class_names: Sequence[str] | None = None  # labelled data: the name of each class id
     tokenizer: Any = None  # text: the model checkpoint's tokenizer ...
     checkpoint: str | None = None  # ... and that checkpoint's name or folder
     # the composed config of a ``model=`` option, for transforms that train a model of their own
     model_config: Callable[[str], Any] | None = None
+    # search data: the document texts, and each train label's relevant documents (indices into corpus)
+    corpus: Sequence[str] | None = None
+    relevant: Sequence[Sequence[int]] | None = None
 
     def with_train(self, train: Any) -> RunContext:
         return replace(self, train=train)

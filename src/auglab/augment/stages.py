@@ -55,7 +55,7 @@ class AugmentationStrategy:
     """A named augmentation strategy: which data kinds it fits and its transforms per stage."""
 
     name: str = "none"
-    kinds: tuple[str, ...] = ("image", "text", "sequence")
+    kinds: tuple[str, ...] = ("image", "text", "sequence", "search")
     offline: dict[str, Callable] = field(default_factory=dict)
     sample: dict[str, Callable] = field(default_factory=dict)
     batch: dict[str, Callable] = field(default_factory=dict)

@@ -17,7 +17,7 @@ GROUP, NAME = "schema", "strategy"  # train.yaml: ``- schema@augment: strategy``
 @dataclass
 class StrategySchema:
     name: str = "${hydra:runtime.choices.augment}"
-    kinds: list[str] = MISSING  # the data kinds it fits: image, text, sequence
+    kinds: list[str] = MISSING  # the data kinds it fits: image, text, sequence, search
     # per stage, named transforms, each a ``_target_`` node (``null`` switches one off)
     offline: dict[str, Any] = field(default_factory=dict)
     sample: dict[str, Any] = field(default_factory=dict)

@@ -18,6 +18,7 @@ from auglab.errors import OptionError
 from auglab.models.attack_surface import AttackSurface, embedding_rms
 from auglab.models.classifier import Classifier
 from auglab.models.text_inputs import add_embedding_noise, mix_sentences, mixing_head_input
+from auglab.models.warmup import check_warmup, warmup_then_decay
 from auglab.pretrained import hf_checkpoint
 
 
@@ -49,8 +50,7 @@ class BertClassifier(TextAttackSurface, Classifier):
     def __init__(self, *, checkpoint: str, num_classes: int, freeze_layers: int = 0, warmup_fraction: float = 0.1,
                  dropout: float | None = None, **kwargs: Any) -> None:
         super().__init__(num_classes=num_classes, **kwargs)
-        if not 0.0 <= warmup_fraction < 1.0:
-            raise OptionError("model.warmup_fraction", warmup_fraction, "a number in [0, 1)")
+        check_warmup(warmup_fraction)
         extra = {} if dropout is None else {"classifier_dropout": dropout}
         # from_pretrained returns the model in eval mode, and Lightning keeps a submodule's mode: dropout
         # would be off during fine-tuning
@@ -82,12 +82,7 @@ class BertClassifier(TextAttackSurface, Classifier):
             return self.encoder(inputs_embeds=z, attention_mask=x["attention_mask"]).logits
 
     def configure_optimizers(self) -> Any:
-        from transformers import get_linear_schedule_with_warmup
-
-        optimizer = self.optimizer_factory(params=[p for p in self.parameters() if p.requires_grad])
-        total = int(self.trainer.estimated_stepping_batches)
-        schedule = get_linear_schedule_with_warmup(optimizer, int(self.warmup_fraction * total), total)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return warmup_then_decay(self, self.warmup_fraction)
 
 
 class WordEmbeddings(nn.Module):

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import torch
 
+from auglab.models.sentence_embedding import mean_pool
 from auglab.pretrained import hf_checkpoint
 
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -16,11 +17,8 @@ DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 
 class TextJudge:
     def __init__(self, checkpoint: str = DEFAULT_ENCODER, *, batch_size: int = 64, l2: float = 1e-3) -> None:
-        from transformers import AutoModel
-
         self.tokenizer = hf_checkpoint.load_tokenizer(checkpoint)
-        with hf_checkpoint.quiet_transformers():
-            self.encoder = AutoModel.from_pretrained(hf_checkpoint.resolve(checkpoint)).eval()
+        self.encoder = hf_checkpoint.load_base_model(checkpoint).eval()
         self.batch_size, self.l2 = batch_size, l2
         self.weight: torch.Tensor | None = None  # [D + 1, K]
 
@@ -31,9 +29,7 @@ class TextJudge:
         for i in range(0, len(texts), self.batch_size):
             enc = self.tokenizer(list(texts[i:i + self.batch_size]), padding=True, truncation=True, max_length=128,
                                  return_tensors="pt")
-            h = self.encoder(**enc).last_hidden_state  # [B, L, D]
-            mask = enc["attention_mask"][..., None].float()
-            out.append(torch.nn.functional.normalize((h * mask).sum(1) / mask.sum(1).clamp_min(1), dim=1))
+            out.append(mean_pool(self.encoder(**enc).last_hidden_state, enc["attention_mask"]))  # [B, D]
         return torch.cat(out)
 
     def fit(self, texts: Sequence[str], labels: torch.Tensor, num_classes: int) -> TextJudge:

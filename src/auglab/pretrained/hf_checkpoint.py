@@ -138,3 +138,14 @@ def _loaded_input_embeddings(checkpoint: str) -> Any:
     except (OSError, ValueError) as err:
         raise _failed(checkpoint, err) from err
     return model.get_input_embeddings().weight.detach().clone()
+
+
+def load_base_model(checkpoint: str) -> Any:
+    """The encoder without a head (``AutoModel``): hidden states for sentence embeddings."""
+    from transformers import AutoModel
+
+    try:
+        with quiet_transformers():
+            return AutoModel.from_pretrained(resolve(checkpoint))
+    except (OSError, ValueError) as err:
+        raise _failed(checkpoint, err) from err

@@ -3,8 +3,9 @@ resamples, and the variance that sampling the test set adds to a paired strategy
 
 The formulas are the ones the runs logged (``metrics/classification.py``, ``metrics/ranking.py``): macro
 precision, recall and F1 over the classes that occur (torchmetrics leaves out a class with no true or
-predicted example), micro F1 = accuracy, and the full-ranking metrics from each user's target rank. A
-recomputed value equals the logged one (tested).
+predicted example), micro F1 = accuracy, and the full-ranking metrics from each user's target rank or each
+query's relevant documents' ranks (``metrics/ranking.py``'s ``per_query``). A recomputed value equals the
+logged one (tested).
 """
 
 from __future__ import annotations
@@ -35,20 +36,19 @@ def metric_function(metric: str, outcomes: Outcomes) -> Callable[[Outcomes], np.
     """``f(outcomes) -> value`` for a logged metric name, arrays ``[..., N]`` in; None when the metric cannot be
     recomputed from per-example outcomes (a loss, FID)."""
     name = metric.removeprefix("test/")
-    if "rank" in outcomes:
+    if "rank" in outcomes or "ranks" in outcomes:  # one relevant item (recommenders) or several (search)
         at = re.fullmatch(r"(recall|precision|f1|ndcg|mrr)@(\d+)", name)
-        if name == "acc":
-            return lambda o: (o["rank"] == 0).mean(-1)
-        if at is None:
+        if name != "acc" and at is None:
             return None
-        kind, k = at.group(1), int(at.group(2))
+        kind, k = ("acc", 1) if name == "acc" else (at.group(1), int(at.group(2)))
 
         def ranked(o: Outcomes) -> np.ndarray:
-            r = o["rank"].astype(float)
-            hit = r < k
-            per = {"recall": hit, "precision": hit / k, "f1": hit * 2 / (k + 1), "ndcg": hit / np.log2(r + 2),
-                   "mrr": hit / (r + 1)}[kind]
-            return per.mean(-1)
+            import torch  # here: the report imports no torch for tables without ranking metrics
+
+            from auglab.metrics.ranking import per_query
+
+            ranks = torch.from_numpy(np.asarray(o["ranks"] if "ranks" in o else o["rank"][..., None], dtype=float))
+            return per_query(ranks, k)[kind].mean(-1).numpy()  # [..., N, R] -> [..., N] -> [...]
         return ranked
     if "prediction" not in outcomes:
         return None

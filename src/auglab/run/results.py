@@ -24,21 +24,23 @@ def collect_test_metrics(trainer: L.Trainer) -> dict[str, float]:
     return {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if k.startswith("test/")}
 
 
-def best_validation(trainer: L.Trainer, monitor: str) -> dict[str, float]:
-    """``{monitor}_best``: the monitor's value at the selected epoch (the last epoch without checkpoints)."""
+def best_validation(trainer: L.Trainer, monitor: str, validated: dict[str, Any] | None = None) -> dict[str, float]:
+    """``{monitor}_best``: the monitor's value at the selected epoch (the last epoch without checkpoints; the one
+    validation, ``validated``, of a model with nothing to train)."""
     callback = trainer.checkpoint_callback
     if callback is not None and callback.monitor == monitor and callback.best_model_score is not None:
         return {f"{monitor}_best": float(callback.best_model_score)}
-    value = trainer.callback_metrics.get(monitor)
+    value = (validated or {}).get(monitor, trainer.callback_metrics.get(monitor))
     return {f"{monitor}_best": float(value)} if value is not None else {}
 
 
 def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: Any, *, tested: bool = True,
-                 **extra: Any) -> dict:
-    """metrics.json, provenance.json and the model's test pictures, written by rank 0 only."""
+                 validated: dict[str, Any] | None = None, **extra: Any) -> dict:
+    """metrics.json, provenance.json and the model's test pictures, written by rank 0 only; ``validated``: the
+    validation metrics of a run that validated without training."""
     metrics = collect_test_metrics(trainer) if tested else {}
     if cfg.get("optimized_metric"):
-        metrics.update(best_validation(trainer, cfg.optimized_metric))
+        metrics.update(best_validation(trainer, cfg.optimized_metric, validated))
     # what the training cost, for comparisons at equal compute (summed over DDP ranks; every rank calls)
     seen = trainer.strategy.reduce(torch.tensor(float(getattr(model, "examples_seen", 0))), reduce_op="sum")
     training = {"optimizer_steps": int(trainer.global_step), "examples_seen": int(seen),

@@ -6,7 +6,9 @@
 - ``leaks_held_out``: equal to a validation or test text, always, whatever the options: a model that
   writes a held-out text into the training data would inflate the test score;
 - ``off_label`` (with ``min_confidence``): a classifier trained on the real train split gives its intended
-  label a probability below ``min_confidence`` (as ``min_confidence`` filters generated images).
+  label a probability below ``min_confidence`` (as ``min_confidence`` filters generated images);
+- ``fails_round_trip`` (a strategy's own check, e.g. a generated search query that does not find its product's
+  documents among the first ``k`` of the corpus, as InPars and Promptagator filter).
 
 Texts are compared after lower-casing and folding white space. Every decision is kept as a record
 (original, generated, label, kept or why not) for the run folder's ``generated_text.jsonl``.
@@ -15,13 +17,14 @@ Texts are compared after lower-casing and folding white space. Every decision is
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from auglab.errors import AuglabError, check_count, check_open_fraction
 
-REASONS = ("empty", "too_short", "too_long", "copies_train", "duplicate", "leaks_held_out", "off_label")
+REASONS = ("empty", "too_short", "too_long", "copies_train", "duplicate", "leaks_held_out", "off_label",
+           "fails_round_trip")
 
 
 def normalised(text: str) -> str:
@@ -33,6 +36,9 @@ class Candidate:
     text: str
     label: int
     source: str  # the original it rewrites, or what it was written from ("3 examples of <class>")
+
+
+RoundTrip = Callable[[Sequence[Candidate]], Sequence[bool]]  # True: the candidate passes
 
 
 @dataclass
@@ -55,8 +61,9 @@ class GeneratedTextFilter:
         self.min_confidence = None if min_confidence is None else check_open_fraction("min_confidence", min_confidence)
 
     def apply(self, candidates: Sequence[Candidate], *, train_texts: Sequence[str], held_out: Sequence[str],
-              class_names: Sequence[str], judge: Any = None) -> FilterResult:
-        """Keep or drop each candidate; ``judge``: a fitted ``TextJudge`` when ``min_confidence`` is set."""
+              class_names: Sequence[str], judge: Any = None, round_trip: RoundTrip | None = None) -> FilterResult:
+        """Keep or drop each candidate; ``judge``: a fitted ``TextJudge`` when ``min_confidence`` is set;
+        ``round_trip``: a last check of the candidates every other filter kept."""
         train, held, seen = {normalised(t) for t in train_texts}, {normalised(t) for t in held_out}, set()
         reasons: list[str | None] = []
         for cand in candidates:
@@ -75,6 +82,10 @@ class GeneratedTextFilter:
                 for row, i in enumerate(pending):
                     if float(probs[row, candidates[i].label]) < self.min_confidence:
                         reasons[i] = "off_label"
+        if round_trip is not None:
+            pending = [i for i, r in enumerate(reasons) if r is None]
+            for i, passes in zip(pending, round_trip([candidates[i] for i in pending]), strict=True):
+                reasons[i] = None if passes else "fails_round_trip"
         result = FilterResult()
         for cand, reason in zip(candidates, reasons, strict=True):
             result.records.append({"original": cand.source, "generated": cand.text,

@@ -34,7 +34,7 @@ PARAPHRASE_PROMPT = ("Rewrite product titles for an online shop. Keep the brand,
 GENERATE_PROMPT = "Product titles in the category {label}:\n{examples}\n-"  # the model continues the list
 
 
-class _LanguageModelStage(WrittenTextStage):
+class LanguageModelStage(WrittenTextStage):
     def __init__(self, *, checkpoint: str, prompt: str, chat: bool | str, system: str | None,
                  options: GenerationOptions, needs: tuple[str, ...], **common: Any) -> None:
         super().__init__(**common)
@@ -46,7 +46,7 @@ class _LanguageModelStage(WrittenTextStage):
         return load_language_model(self.checkpoint, cache_dir=self.context.cache_dir, device=self.torch_device)
 
 
-class LLMParaphrase(_LanguageModelStage):
+class LLMParaphrase(LanguageModelStage):
     """Each training text rewritten ``n`` times; ``prompt`` holds ``{text}`` and may hold ``{label}``."""
 
     def __init__(self, *, checkpoint: str = DEFAULT, n: int = 2, prompt: str = PARAPHRASE_PROMPT,
@@ -68,7 +68,7 @@ class LLMParaphrase(_LanguageModelStage):
         return paired_candidates(texts, labels, written), {"checkpoint": self.checkpoint, **cost}
 
 
-class LLMGenerate(_LanguageModelStage):
+class LLMGenerate(LanguageModelStage):
     """``ratio`` new texts per real one (``class_balance``: the smallest classes first), each written from
     ``k`` training texts of its class listed in the prompt (``{examples}``, ``{label}``: the class name)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from auglab.augment.context import RunContext
-from auglab.augment.text.generated_filter import Candidate, GeneratedTextFilter
+from auglab.augment.text.generated_filter import Candidate, GeneratedTextFilter, RoundTrip
 from auglab.errors import AuglabError, check_choice
 
 Examples = tuple[list[str], torch.Tensor]  # texts and int64 labels [N]
@@ -42,6 +42,10 @@ class WrittenTextStage:
     def write(self, texts: list[str], labels: torch.Tensor) -> tuple[list[Candidate], dict[str, Any]]:
         raise NotImplementedError
 
+    def round_trip(self) -> RoundTrip | None:
+        """A strategy's own last check of the candidates the filter kept (``fails_round_trip``); none by default."""
+        return None
+
     def __call__(self, examples: Examples) -> Examples:
         texts, labels = list(examples[0]), examples[1]
         candidates, cost = self.write(texts, labels)
@@ -52,7 +56,7 @@ class WrittenTextStage:
 
             judge = TextJudge(self.judge_checkpoint).fit(texts, labels, len(names))
         result = self.filter.apply(candidates, train_texts=texts, held_out=list(self.context.held_out or ()),
-                                   class_names=names, judge=judge)
+                                   class_names=names, judge=judge, round_trip=self.round_trip())
         if candidates and not result.kept:
             reason, count = result.counts.most_common(1)[0]
             raise AuglabError(f"every one of the {len(candidates)} generated texts was filtered out ({count} as "

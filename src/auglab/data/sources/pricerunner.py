@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from auglab.data.sources.search_files import SearchCollection
 from auglab.errors import AuglabError
 
 EMBEDDED = Path(__file__).with_name("pricerunner_aggregate.csv.xz")
@@ -53,6 +54,21 @@ def load(root: str | None = None) -> pd.DataFrame:
                           f"copy of {FILE} (python -m auglab.data.sources.pricerunner --download DIR)")
     with lzma.open(EMBEDDED, "rt", encoding="utf-8") as f:
         return _read(f, str(EMBEDDED))
+
+
+def search_collection(offers: pd.DataFrame, categories: list[str] | None = None) -> SearchCollection:
+    """Price-comparison search: each product's canonical name (``Cluster Label``) is a query, every offer title a
+    document, the product's offers its relevant documents. Products sharing a name (384 names) are one query
+    with all their offers. ``categories``: only those categories' offers and products."""
+    if categories:
+        unknown = sorted(set(categories) - set(offers["Category Label"]))
+        if unknown:
+            known = ", ".join(sorted(set(offers["Category Label"])))
+            raise AuglabError(f"data.categories: no category {unknown[0]!r} in PriceRunner; choose from {known}")
+        offers = offers[offers["Category Label"].isin(categories)].reset_index(drop=True)
+    by_name = offers.groupby("Cluster Label", sort=True).indices  # name -> offer rows
+    return SearchCollection(list(by_name), offers["Product Title"].tolist(), [sorted(map(int, rows))
+                                                                                  for rows in by_name.values()])
 
 
 def download(folder: Path, url: str = UCI_URL) -> Path:

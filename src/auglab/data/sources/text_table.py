@@ -32,7 +32,7 @@ def first_bad_utf8_line(path: Path) -> int | None:
     return None
 
 
-def _read(path: Path, *, header: bool) -> pd.DataFrame:
+def read_frame(path: Path, *, header: bool) -> pd.DataFrame:
     kind = READERS.get(path.suffix.lower())
     if kind is None:
         raise AuglabError(f"data.path {path}: unknown file type {path.suffix!r}; use .csv, .tsv, .txt (tab-separated) "
@@ -65,7 +65,7 @@ def read_table(path: Path, *, text_field: str, label_field: str) -> TextTable:
     if not path.is_file():
         raise AuglabError(f"data.path {path} does not exist; point it at a .csv, .tsv or .jsonl file, or a folder "
                           "with train.* and test.*")
-    frame = _read(path, header=True)
+    frame = read_frame(path, header=True)
     missing = [f"data.{opt}={name}" for opt, name in (("text_field", text_field), ("label_field", label_field))
                if name not in frame.columns]
     if missing:
@@ -81,7 +81,7 @@ def read_eda_split(path: Path) -> TextTable:
     if not path.is_file():
         raise AuglabError(f"EDA benchmark file {path} does not exist; point data.path at a folder laid out as "
                           "1_tiny/<name>/train_orig.txt ... test/<name>/test.txt (see the README, 'Text data')")
-    frame = _read(path, header=False)
+    frame = read_frame(path, header=False)
     if frame.shape[1] < 2:
         raise AuglabError(f"{path}: expected label<TAB>sentence lines, found {frame.shape[1]} column(s)")
     return _clean([str(t) for t in frame[1]], [str(v).strip() for v in frame[0]], str(path))

@@ -1,0 +1,87 @@
+"""A bi-encoder for search: queries and documents embedded by one pretrained encoder (mean pooling, unit
+length), scored by their dot product, fine-tuned with in-batch negatives (the multiple-negatives ranking
+loss: Henderson et al. 2017, arXiv 1705.00652; Karpukhin et al. 2020, DPR) plus any BM25-mined hard negatives
+the data adds (``data.hard_negatives``). The whole corpus is embedded before each validation and test epoch,
+in length-sorted chunks, and every query batch is scored against it in one matrix product."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from auglab.errors import check_count, check_positive
+from auglab.metrics.mean_loss import MeanLoss
+from auglab.models.retriever import Retriever
+from auglab.models.sentence_embedding import mean_pool
+from auglab.models.warmup import check_warmup, warmup_then_decay
+from auglab.pretrained import hf_checkpoint
+from auglab.sweep import console
+
+
+class BiEncoder(Retriever):
+    """``scale``: the logits' temperature for unit vectors (20, as sentence-transformers); ``zero_shot``: rank
+    with the checkpoint as it is, no training; ``corpus_batch_size``: documents per encoder call."""
+
+    def __init__(self, *, documents: Sequence[str], checkpoint: str, max_length: int = 32, scale: float = 20.0,
+                 zero_shot: bool = False, corpus_batch_size: int = 256, warmup_fraction: float = 0.1,
+                 **kwargs: Any) -> None:
+        super().__init__(documents=documents, **kwargs)
+        self.checkpoint, self.max_length = checkpoint, max_length
+        self.scale = check_positive("model.scale", scale)
+        self.corpus_batch_size = check_count("model.corpus_batch_size", corpus_batch_size)
+        self.warmup_fraction = check_warmup(warmup_fraction)
+        self.trains = self.trains and not zero_shot
+        self.tokenizer = hf_checkpoint.load_tokenizer(checkpoint)
+        # from_pretrained returns eval mode, which Lightning would keep: dropout off while fine-tuning
+        self.encoder = hf_checkpoint.load_base_model(checkpoint).train()
+        self.corpus_embeddings: torch.Tensor | None = None  # [N, D], rebuilt before each evaluation epoch
+        self.train_loss = MeanLoss()
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token ids ``[B, L]`` -> unit vectors ``[B, D]``."""
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [B, L, D]
+        return mean_pool(hidden, attention_mask)
+
+    @torch.no_grad()
+    def encode_texts(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
+        """``[N, D]`` for ``texts``, in chunks of similar length (little padding), in the input's order."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = torch.empty(len(texts), self.encoder.config.hidden_size, device=self.device)
+        chunks = range(0, len(texts), self.corpus_batch_size)
+        for start in tqdm(chunks, desc="embedding the corpus", unit="chunk", disable=not progress, leave=False):
+            rows = order[start:start + self.corpus_batch_size]
+            enc = self.tokenizer([texts[i] for i in rows], padding=True, truncation=True, max_length=self.max_length,
+                                 return_tensors="pt").to(self.device)
+            out[torch.tensor(rows, device=self.device)] = self.embed(enc["input_ids"], enc["attention_mask"]).float()
+        return out
+
+    def index_corpus(self) -> None:
+        if self.corpus_embeddings is not None and not self.trains:  # weights that never change: embed once
+            return
+        progress = not console.in_sweep() and self.global_rank == 0
+        self.corpus_embeddings = self.encode_texts(self.documents, progress=progress)
+
+    def score(self, x: dict[str, Any]) -> torch.Tensor:
+        assert self.corpus_embeddings is not None
+        q = self.embed(x["input_ids"], x["attention_mask"]).float()  # [B, D]
+        return q @ self.corpus_embeddings.T  # [B, N]
+
+    def training_step(self, batch: tuple[dict[str, Any], torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        q = self.embed(x["input_ids"], x["attention_mask"])  # [B, D]
+        d = self.embed(x["doc_input_ids"], x["doc_attention_mask"])  # [C, D]: B positives, then hard negatives
+        logits = (self.scale * q @ d.T).float().masked_fill(x["false_negatives"], float("-inf"))  # [B, C]
+        loss = F.cross_entropy(logits, torch.arange(len(y), device=logits.device))  # row i's positive: column i
+        self.check_finite(loss, "train")
+        self.train_loss.update(loss, len(y))
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.log_epoch("train", self.train_loss)
+
+    def configure_optimizers(self) -> Any:
+        return warmup_then_decay(self, self.warmup_fraction)

@@ -1,0 +1,136 @@
+"""Search runs as a user starts them, in subprocesses: BM25 and the bi-encoder (zero-shot and fine-tuned)
+on real PriceRunner phones in BEIR's layout, exact evaluation in one and two processes, the query strategies,
+``llm_queries`` on a tiny real language model, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from auglab.augment import AugmentationStrategy, RunContext
+from auglab.config.catalogue import CONF_DIR
+from auglab.data.search import SearchFilesDataModule
+from auglab.metrics import per_example
+from auglab.report.outcomes import metric_function
+from tests import tiny_language_models as tiny
+from tests.conftest import assert_eval_reproduces, run_cli
+from tests.test_cli import assert_one_line_error
+from tests.test_search_data import write_collection
+
+RANKING = {f"test/{m}@{k}" for m in ("recall", "precision", "f1", "ndcg", "mrr") for k in (5, 10, 20)}
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def small(tmp_path: Path) -> list[str]:
+    return ["data=search_files", f"data.path={write_collection(tmp_path / 'phones')}", "data.max_length=24",
+            "data.batch_size=8", "data.val_queries=8", "data.test_fraction=0.25", "trainer=cpu",
+            "trainer.max_epochs=2", "callbacks.progress.refresh_rate=0"]
+
+
+def test_bm25_ranks_the_whole_corpus_without_training_and_the_report_recomputes_its_metrics(tmp_path):
+    run = tmp_path / "run"
+    proc = run_cli(["train", *small(tmp_path), "model=bm25", f"hydra.run.dir={run}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics, prov = _json(run / "metrics.json"), _json(run / "provenance.json")
+    assert RANKING | {"test/acc", "test/loss", "val/ndcg@10_best"} <= metrics.keys()
+    assert prov["training"]["optimizer_steps"] == 0 and prov["tested_checkpoint"] == "nothing trained"
+    assert metrics["test/ndcg@10"] > 0.5  # a product's name shares its words with its offers' titles
+    outcomes = per_example.load(run / "predictions.npz")
+    assert outcomes["ranks"].ndim == 2 and len(outcomes["ranks"]) == prov["split_sizes"]["test"] == 10
+    for name in ("test/ndcg@10", "test/recall@5", "test/mrr@20", "test/acc"):
+        assert metric_function(name, outcomes)(outcomes) == pytest.approx(metrics[name], abs=1e-6), name
+
+
+def test_the_zero_shot_encoder_ranks_far_above_chance(tmp_path):
+    run = tmp_path / "run"
+    proc = run_cli(["train", *small(tmp_path), "model=bi_encoder", "model.zero_shot=true", f"hydra.run.dir={run}"],
+                   tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = _json(run / "metrics.json")
+    assert _json(run / "provenance.json")["training"]["optimizer_steps"] == 0
+    assert metrics["test/recall@20"] > 0.5  # chance: 20 of ~100 offers
+
+
+@pytest.mark.slow  # two trainings and four evaluations of MiniLM, ~2 min on 2 cores; CI runs it
+def test_the_bi_encoder_fine_tunes_reproduces_and_evaluates_exactly_in_one_and_two_processes(tmp_path):
+    args = [*small(tmp_path), "model=bi_encoder", "data.hard_negatives=1"]
+    for name in ("a", "b"):
+        proc = run_cli(["train", *args, f"hydra.run.dir={tmp_path / name}"], tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = _json(tmp_path / "a" / "metrics.json")
+    assert metrics == _json(tmp_path / "b" / "metrics.json")  # same seed, same numbers
+    expected = {k: v for k, v in metrics.items() if k.startswith("test/")}
+    assert _json(tmp_path / "a" / "provenance.json")["training"]["optimizer_steps"] == 2 * 3  # 22 queries, 8 a batch
+    assert_eval_reproduces(tmp_path / "a" / "checkpoints" / "best.ckpt", expected, tmp_path)
+
+
+@pytest.mark.parametrize("strategy", ["typo", "eda", "token_dropout",
+                                      pytest.param("llm_paraphrase", marks=pytest.mark.slow)])
+def test_each_query_strategy_trains_a_bi_encoder(strategy, tmp_path):
+    run = tmp_path / "run"
+    extra = [f"augment.offline.paraphrase.checkpoint={tiny.causal(tmp_path / 'lm')}",
+             "augment.offline.paraphrase.max_new_tokens=6"] if strategy == "llm_paraphrase" else []
+    proc = run_cli(["train", *small(tmp_path), "model=bi_encoder", "trainer.max_epochs=1", f"augment={strategy}",
+                    *extra, f"hydra.run.dir={run}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sizes = _json(run / "provenance.json")["split_sizes"]
+    if strategy == "llm_paraphrase":  # 2 rewrites of each of the 22 queries, less what the filter dropped
+        assert 22 < sizes["train"] <= 22 * 3
+    else:
+        assert sizes["train"] == 22 * (5 if strategy == "eda" else 1)  # eda: 4 copies each
+    assert RANKING <= _json(run / "metrics.json").keys()
+
+
+def test_llm_queries_writes_round_trip_checked_queries_for_training_products_only(tmp_path):
+    spec = OmegaConf.load(CONF_DIR / "augment" / "llm_queries.yaml")
+    spec.name = "llm_queries"
+    spec.offline.queries.update(checkpoint=str(tiny.causal(tmp_path / "lm", chat=False)), seed=0, n=3,
+                                max_new_tokens=6, round_trip_k=5, device="cpu")
+    dm = SearchFilesDataModule(path=str(write_collection(tmp_path / "c")), val_queries=8, test_fraction=0.25,
+                               augment=AugmentationStrategy.from_config(spec),
+                               context=RunContext(cache_dir=tmp_path / "cache"))
+    dm.setup()
+    report = dm.augment.offline_report["queries"]
+    assert report["prompts"] == 22 and report["generated"] == 66
+    assert report["kept"] + sum(report["dropped"].values()) == 66 and report["dropped"]["fails_round_trip"] > 0
+    train = dm.train_set
+    assert len(train) == 22 + report["kept"] and train.labels[22:].max() < 22  # new queries of training products
+    held_out = {q.lower() for q in dm.val_set.queries + dm.test_set.queries}
+    assert not {q.lower() for q in train.queries[22:]} & held_out
+    for record in report["records"]:
+        assert record["label"] in dm.train_names  # each written for a training product, from one of its offers
+        assert record["original"] in {dm.documents[d] for d in dm.train_relevant[dm.train_names.index(record["label"])]}
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (["model=bm25"], ["model BM25Retriever is for search data but data is image; choose model= one of: cdcgan"]),
+    (["data=pricerunner", "model=bi_encoder"], ["model BiEncoder is for search data but data is text"]),
+    (["data=pricerunner_search", "model=bert"], ["model BertClassifier is for text data but data is search"]),
+    (["data=pricerunner_search", "model=bm25", "augment=mixup"], ["augment=mixup is for image data but data is "
+                                                                   "search; choose one of: eda"]),
+    (["data=pricerunner", "model=bert", "augment=llm_queries"], ["augment=llm_queries is for search data but data "
+                                                                 "is text"]),
+    (["data=pricerunner_search", "model=bm25", "data.categories=[Phones]"], ["data.categories: no category 'Phones'"]),
+    (["data=pricerunner_search", "model=bm25", "data.train_queries=0"], ["data.train_queries", "an integer >= 1"]),
+    (["data=pricerunner_search", "model=bm25", "data.test_fraction=1.5"], ["data.test_fraction=1.5: give a fraction"]),
+    (["data=pricerunner_search", "model=bm25", "model.b=2"], ["model.b", "a number in [0, 1]"]),
+    (["data=pricerunner_search", "model=bm25", "model.method=okapi"], ["model.method", "lucene, robertson"]),
+    (["data=search_files", "model=bm25"], ["data.path is not set; point it at a folder with corpus.jsonl"]),
+    (["data=search_files", "model=bm25", "data.path=/nowhere"], ["data.path=/nowhere is not a folder"]),
+])
+def test_bad_search_input_fails_in_one_line(args, fragments, tmp_path):
+    assert_one_line_error(run_cli(["train", *args, f"hydra.run.dir={tmp_path / 'run'}"], tmp_path), *fragments)
+
+
+def test_every_evaluation_batch_is_as_wide_as_the_largest_relevant_set(tmp_path):
+    """Per-query outcomes of all batches and DDP ranks stack into one array."""
+    dm = SearchFilesDataModule(path=str(write_collection(tmp_path / "c")), eval_batch_size=3)
+    dm.setup()
+    assert {relevant.shape[1] for _, relevant in dm.test_dataloader()} == {dm.max_relevant}
+    assert dm.max_relevant >= max(len(r) for r in dm.test_set.relevant + dm.val_set.relevant) > 1
