@@ -30,7 +30,7 @@ def test_groups_are_the_documented_ones():
 
 @pytest.mark.parametrize(("group", "option"), ALL_OPTIONS, ids=[f"{g}={o}" for g, o in ALL_OPTIONS])
 def test_every_option_composes(group, option, tmp_path):
-    extra = ["data.path=/tmp/x"] if option in ("image_folder", "interactions", "text_file") else []
+    extra = ["data.path=/tmp/x"] if option in ("image_folder", "interactions", "text_file", "search_files") else []
     cfg = compose_cfg([f"{group}={option}", *extra], tmp_path)
     node = cfg if group in ("experiment", "debug", "hparams_search") else cfg[group]
     assert node is not None
@@ -83,10 +83,22 @@ def test_text_strategies_are_all_there_and_build(tmp_path):
     assert strategies_for("text") == sorted(TEXT_STRATEGIES)
     for name in TEXT_STRATEGIES[1:]:
         strategy = AugmentationStrategy.from_config(compose_cfg([f"augment={name}"], tmp_path).augment)
-        assert strategy.kinds == ("text",) and strategy.name == name
+        assert strategy.kinds in (("text",), ("text", "search")) and strategy.name == name
     single = AugmentationStrategy.from_config(compose_cfg(["augment=eda_ri", "augment.offline.eda.n_aug=16"],
                                                           tmp_path).augment).offline["eda"]
     assert single.n_aug == 16 and single.alphas == {"alpha_sr": 0, "alpha_ri": 0.1, "alpha_rs": 0, "alpha_rd": 0}
+
+
+SEARCH_STRATEGIES = ["none", "eda", "typo", "token_dropout", "llm_paraphrase", "llm_queries"]
+
+
+def test_search_strategies_are_the_query_ones_and_the_study_sweeps_them(tmp_path):
+    assert strategies_for("search") == sorted(SEARCH_STRATEGIES)
+    assert AugmentationStrategy.from_config(compose_cfg(["augment=llm_queries"], tmp_path).augment).kinds == ("search",)
+    study = yaml.safe_load((ROOT / "conf" / "experiment" / "pricerunner_search.yaml").read_text())
+    assert set(study["hydra"]["sweeper"]["params"]["augment"].split(",")) == {"none", "typo", "eda", "llm_queries"}
+    cfg = compose_cfg(["experiment=pricerunner_search"], tmp_path)
+    assert cfg.data.categories == ["Mobile Phones"] and cfg.model._target_.endswith("BiEncoder")
 
 
 def test_strategy_parameters_override_from_the_command_line(tmp_path):

@@ -70,6 +70,20 @@ def test_the_bi_encoder_fine_tunes_reproduces_and_evaluates_exactly_in_one_and_t
     assert_eval_reproduces(tmp_path / "a" / "checkpoints" / "best.ckpt", expected, tmp_path)
 
 
+@pytest.mark.slow  # two-process runs, ~1 min each on 2 cores; CI runs it
+def test_bm25_and_the_bi_encoder_run_under_ddp(tmp_path):
+    runs = {}
+    for name, args in {"bm25": ["model=bm25"], "bm25_ddp": ["model=bm25", "trainer=ddp_cpu"],
+                       "encoder_ddp": ["model=bi_encoder", "trainer=ddp_cpu", "trainer.max_epochs=1"]}.items():
+        proc = run_cli(["train", *small(tmp_path), *args, f"hydra.run.dir={tmp_path / name}"], tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[name] = _json(tmp_path / name / "metrics.json")
+    # two processes rank their own queries; the metrics are sums over every query, so they are the same
+    assert runs["bm25"] == pytest.approx(runs["bm25_ddp"], rel=1e-6)
+    assert _json(tmp_path / "encoder_ddp" / "provenance.json")["world_size"] == 2
+    assert RANKING <= runs["encoder_ddp"].keys()
+
+
 @pytest.mark.parametrize("strategy", ["typo", "eda", "token_dropout",
                                       pytest.param("llm_paraphrase", marks=pytest.mark.slow)])
 def test_each_query_strategy_trains_a_bi_encoder(strategy, tmp_path):

@@ -38,6 +38,9 @@ class BiEncoder(Retriever):
         self.tokenizer = hf_checkpoint.load_tokenizer(checkpoint)
         # from_pretrained returns eval mode, which Lightning would keep: dropout off while fine-tuning
         self.encoder = hf_checkpoint.load_base_model(checkpoint).train()
+        pooler = getattr(self.encoder, "pooler", None)  # BERT's [CLS] head: mean pooling never uses it, and DDP
+        for p in pooler.parameters() if pooler is not None else ():  # refuses parameters that get no gradient
+            p.requires_grad_(False)
         self.corpus_embeddings: torch.Tensor | None = None  # [N, D], rebuilt before each evaluation epoch
         self.train_loss = MeanLoss()
 
@@ -46,7 +49,7 @@ class BiEncoder(Retriever):
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # [B, L, D]
         return mean_pool(hidden, attention_mask)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def encode_texts(self, texts: Sequence[str], *, progress: bool = False) -> torch.Tensor:
         """``[N, D]`` for ``texts``, in chunks of similar length (little padding), in the input's order."""
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

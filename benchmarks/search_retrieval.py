@@ -1,0 +1,103 @@
+"""Search on the whole PriceRunner corpus (35,311 offer titles): index build time and full-corpus retrieval of
+the test queries for BM25 (bm25s, through ``models/bm25.py``) and for the bi-encoder (MiniLM-L6: corpus embedded
+in length-sorted chunks, one matrix product per query batch); and corpus embedding throughput against
+sentence-transformers' ``encode`` on the same checkpoint and batch size (its peer; ``pip install -e '.[bench]'``).
+
+    .venv/bin/python benchmarks/search_retrieval.py [--documents 35311] [--threads 2] [--rounds 2]
+
+Both sides of the embedding comparison run ``--rounds`` times, alternating, on the same titles; medians are
+compared. Retrieval counts what a validation epoch does per query: the query's scores against every document and
+the ranks of its relevant documents (``metrics/ranking.py``), in batches of 256 queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from auglab.data.sources import pricerunner
+from auglab.metrics.ranking import RankingMetrics, relevant_ranks
+from auglab.models.bi_encoder import BiEncoder
+from auglab.models.bm25 import BM25Index
+from auglab.pretrained import hf_checkpoint
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def padded(lists: list[list[int]]) -> torch.Tensor:
+    out = torch.full((len(lists), max(map(len, lists))), -1, dtype=torch.long)
+    for i, ids in enumerate(lists):
+        out[i, :len(ids)] = torch.tensor(ids)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=None, help="embed only the first N titles (default: all)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=256)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    collection = pricerunner.search_collection(pricerunner.load())
+    docs = collection.documents
+    test = np.random.default_rng(0).permutation(len(collection.queries))[:round(0.1 * len(collection.queries))]
+    queries, relevant = [collection.queries[i] for i in test], padded([collection.relevant[i] for i in test])
+    print(f"{len(docs)} documents, {len(queries)} test queries, {args.threads} threads")
+
+    start = time.perf_counter()
+    bm25 = BM25Index(docs)
+    build = time.perf_counter() - start
+    metrics = RankingMetrics([10])
+    start = time.perf_counter()
+    for i in range(0, len(queries), 256):
+        scores = torch.from_numpy(np.stack([bm25.scores(q) for q in queries[i:i + 256]]))
+        metrics.update(relevant_ranks(scores, relevant[i:i + 256]))
+    bm25_qps = len(queries) / (time.perf_counter() - start)
+    print(f"BM25: index {build:.2f} s; full-corpus retrieval {bm25_qps:,.0f} queries/s; "
+          f"ndcg@10 {float(metrics.compute()['ndcg@10']):.4f}")
+
+    model = BiEncoder(documents=docs, checkpoint=MINILM, corpus_batch_size=args.batch_size,
+                      optimizer=None).eval()
+    from sentence_transformers import SentenceTransformer
+
+    peer = SentenceTransformer(hf_checkpoint.resolve(MINILM), device="cpu")
+    peer.max_seq_length = model.max_length  # the same truncation on both sides (32 tokens)
+    subset = docs[:args.documents] if args.documents else docs
+    model.encode_texts(subset[:64]), peer.encode(subset[:64])  # warm-up: first calls allocate and dispatch
+    ours, theirs = [], []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        mine = model.encode_texts(subset)
+        ours.append(len(subset) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        other = peer.encode(subset, batch_size=args.batch_size, convert_to_tensor=True, normalize_embeddings=True)
+        theirs.append(len(subset) / (time.perf_counter() - start))
+    agreement = float((mine * other.to(mine.dtype)).sum(1).min())
+    print(f"embedding {len(subset)} titles: auglab {statistics.median(ours):,.0f} vs sentence-transformers "
+          f"{statistics.median(theirs):,.0f} texts/s: {statistics.median(ours) / statistics.median(theirs):.2f}x "
+          f"(rounds {[round(v) for v in ours]} vs {[round(v) for v in theirs]}); lowest cosine between the two "
+          f"sides' embeddings of one title {agreement:.5f}")
+
+    start = time.perf_counter()
+    model.corpus_embeddings = model.encode_texts(docs)  # what index_corpus does, without its progress bar
+    index_s = time.perf_counter() - start
+    tokenizer = hf_checkpoint.load_tokenizer(MINILM)
+    metrics = RankingMetrics([10])
+    start = time.perf_counter()
+    with torch.no_grad():
+        for i in range(0, len(queries), 256):
+            x = tokenizer(queries[i:i + 256], padding=True, truncation=True, max_length=32, return_tensors="pt")
+            metrics.update(relevant_ranks(model.score(x), relevant[i:i + 256]))
+    encoder_qps = len(queries) / (time.perf_counter() - start)
+    print(f"bi-encoder (zero-shot MiniLM): index (embed the corpus) {index_s:.1f} s; full-corpus retrieval "
+          f"{encoder_qps:,.0f} queries/s ({encoder_qps / bm25_qps:.2f}x BM25's); ndcg@10 "
+          f"{float(metrics.compute()['ndcg@10']):.4f}")
+
+
+if __name__ == "__main__":
+    main()
