@@ -36,8 +36,12 @@ def relevant_ranks(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor
     rel = scores.gather(1, relevant.clamp_min(0)).masked_fill(~valid, float("-inf"))  # [B, R]
     rel, order = rel.sort(1, descending=True)
     valid = valid.gather(1, order)
-    ascending = scores.sort(1).values  # [B, N]
-    at_least = scores.shape[1] - torch.searchsorted(ascending, rel.contiguous(), side="left")  # [B, R] items >= each
+    # items scoring >= each relevant score, without sorting the N scores: an item is >= rel[j] for every j from
+    # the number of relevant scores above it on, so a histogram of that number, summed up, counts them
+    above = torch.searchsorted(-rel.contiguous(), -scores.contiguous(), side="left")  # [B, N] in 0..R
+    histogram = torch.zeros(rel.shape[0], rel.shape[1] + 1, dtype=torch.long, device=scores.device)
+    histogram.scatter_add_(1, above, torch.ones_like(above))
+    at_least = histogram.cumsum(1)[:, :-1]  # [B, R]
     relevant_at_least = ((rel[:, None, :] >= rel[:, :, None]) & valid[:, None, :]).sum(-1)  # [B, R]
     j = torch.arange(rel.shape[1], device=rel.device)[None, :]
     ranks = (j + at_least - relevant_at_least).to(torch.float64)
