@@ -19,6 +19,7 @@ import time
 import numpy as np
 import torch
 
+from auglab.data.search import padded
 from auglab.data.sources import pricerunner
 from auglab.metrics.ranking import RankingMetrics, relevant_ranks
 from auglab.models.bi_encoder import BiEncoder
@@ -26,13 +27,6 @@ from auglab.models.bm25 import BM25Index
 from auglab.pretrained import hf_checkpoint
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def padded(lists: list[list[int]]) -> torch.Tensor:
-    out = torch.full((len(lists), max(map(len, lists))), -1, dtype=torch.long)
-    for i, ids in enumerate(lists):
-        out[i, :len(ids)] = torch.tensor(ids)
-    return out
 
 
 def main() -> None:
@@ -46,7 +40,8 @@ def main() -> None:
     collection = pricerunner.search_collection(pricerunner.load())
     docs = collection.documents
     test = np.random.default_rng(0).permutation(len(collection.queries))[:round(0.1 * len(collection.queries))]
-    queries, relevant = [collection.queries[i] for i in test], padded([collection.relevant[i] for i in test])
+    lists = [collection.relevant[i] for i in test]
+    queries, relevant = [collection.queries[i] for i in test], padded(lists, max(map(len, lists)))
     print(f"{len(docs)} documents, {len(queries)} test queries, {args.threads} threads")
 
     start = time.perf_counter()
