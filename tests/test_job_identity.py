@@ -36,6 +36,17 @@ def test_options_added_later_count_only_away_from_their_default(tmp_path):
         assert _key([f"augment={strategy}", f"{key}={other}"], tmp_path) != base
 
 
+def test_the_search_kind_added_to_strategies_counts_only_for_search_data(tmp_path):
+    """Issue 21 added ``search`` to ``none``, ``typo``, ...: on other data their jobs keep their identity (checked
+    by hand against the job.json of eda_curve and fashion_curve jobs made before it)."""
+    text = identity(compose_cfg(["data=pricerunner", "model=bert", "augment=typo"], tmp_path))
+    assert text["augment"]["kinds"] == ["text"]
+    image = identity(compose_cfg(["augment=none"], tmp_path))
+    assert image["augment"]["kinds"] == ["image", "text", "sequence"]
+    search = identity(compose_cfg(["data=pricerunner_search", "model=bm25", "augment=typo"], tmp_path))
+    assert search["augment"]["kinds"] == ["text", "search"]
+
+
 def test_a_saved_config_has_the_identity_of_the_job_that_wrote_it(tmp_path):
     cfg = compose_cfg(["augment=flip_crop", "seed=3"], tmp_path / "job")
     save_config(cfg, tmp_path / "job" / "config.yaml")  # resolved: checkpoint dirpath etc. hold real paths

@@ -56,6 +56,18 @@ MOVED_TARGETS = {
 ADDED_DEFAULTS = {"augment.model": {}, "data.on_device": "auto", "augment.model.adversarial.from_clean_pass": False}
 
 
+# Data kinds added to existing strategies' ``kinds`` after identities were first made, with the data targets
+# they count for: on any other data they are left out of ``augment.kinds``, so ``augment=none`` or ``typo``
+# jobs made before keep their identity. Added with issue 21: search (the query strategies and none).
+ADDED_KINDS = {"search": ("auglab.data.search.",)}
+
+
+def _without_added_kinds(resolved: dict[str, Any]) -> None:
+    kinds, data = _select(resolved, "augment.kinds"), str(_select(resolved, "data._target_") or "")
+    if isinstance(kinds, list):
+        resolved["augment"]["kinds"] = [k for k in kinds if k not in ADDED_KINDS or data.startswith(ADDED_KINDS[k])]
+
+
 def _canonical(value: Any, folder: str | None) -> Any:
     """Paths under the job's folder as the placeholder (a saved config holds them resolved); moved classes
     by the name identities were first made with."""
@@ -80,6 +92,7 @@ def identity(cfg: DictConfig, folder: Path | None = None) -> dict[str, Any]:
         copy.paths.output_dir = JOB_FOLDER
     resolved = _canonical(OmegaConf.to_container(copy, resolve=True),
                           str(Path(folder).resolve()) if folder is not None else None)
+    _without_added_kinds(resolved)
     for key in (*VOLATILE, *(k for k, default in ADDED_DEFAULTS.items() if _select(resolved, k) == default)):
         *parents, leaf = key.split(".")
         node = resolved
