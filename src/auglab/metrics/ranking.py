@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import torch
 from torchmetrics import Metric
 
+from auglab.errors import AuglabError
+
 PER_K = ("recall", "precision", "f1", "ndcg", "mrr")
 
 
@@ -103,3 +105,16 @@ class RankingMetrics(Metric):
             for name in PER_K:
                 out[f"{self.prefix}{name}@{k}"] = (getattr(self, name)[i] / n).float()
         return out
+
+
+def validation_and_test_metrics(ks: Sequence[int], monitor: str) -> tuple[RankingMetrics, RankingMetrics]:
+    """A ranking model's ``val/`` and ``test/`` metrics; bad ``model.ks`` or a ``monitor`` they do not log fail
+    in one line."""
+    try:
+        val, test = RankingMetrics(ks, "val/"), RankingMetrics(ks, "test/")
+    except ValueError as err:
+        raise AuglabError(str(err)) from err
+    if monitor.startswith("val/") and monitor not in [*val.names(), "val/loss"]:
+        raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
+                          f"val/ndcg@{val.ks[0]}")
+    return val, test

@@ -18,7 +18,7 @@ from torch import nn
 from auglab.errors import AuglabError, check_choice, check_count
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.metrics.per_example import PerExample
-from auglab.metrics.ranking import RankingMetrics, target_ranks
+from auglab.metrics.ranking import target_ranks, validation_and_test_metrics
 from auglab.models.attack_surface import AttackSurface, embedding_rms
 from auglab.models.base import AuglabModule
 
@@ -62,13 +62,7 @@ class SequentialRecommender(AttackSurface, AuglabModule):
         self.num_items, self.max_len, self.loss_name, self.num_negatives = num_items, max_len, loss, num_negatives
         self.mask_item = num_items + 1
         self.item_embedding = nn.Embedding(num_items + 2, embedding_size, padding_idx=0)
-        try:
-            self.val_metrics, self.test_metrics = RankingMetrics(ks, "val/"), RankingMetrics(ks, "test/")
-        except ValueError as err:
-            raise AuglabError(str(err)) from err
-        if monitor.startswith("val/") and monitor not in [*self.val_metrics.names(), "val/loss"]:
-            raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
-                              f"val/ndcg@{self.val_metrics.ks[0]}")
+        self.val_metrics, self.test_metrics = validation_and_test_metrics(ks, monitor)
         self.train_loss, self.val_loss, self.test_loss = MeanLoss(), MeanLoss(), MeanLoss()
         self.test_examples = PerExample()  # each test user's target and its rank
 

@@ -13,7 +13,7 @@ import torch
 from auglab.errors import AuglabError
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.metrics.per_example import PerExample
-from auglab.metrics.ranking import RankingMetrics, relevant_ranks
+from auglab.metrics.ranking import relevant_ranks, validation_and_test_metrics
 from auglab.models.base import AuglabModule
 
 
@@ -36,13 +36,7 @@ class Retriever(AuglabModule):
         if not documents:
             raise AuglabError("the corpus is empty; a search data set needs documents to rank")
         self.documents, self.trains = list(documents), optimizer is not None
-        try:
-            self.val_metrics, self.test_metrics = RankingMetrics(ks, "val/"), RankingMetrics(ks, "test/")
-        except ValueError as err:
-            raise AuglabError(str(err)) from err
-        if monitor.startswith("val/") and monitor not in [*self.val_metrics.names(), "val/loss"]:
-            raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
-                              f"val/ndcg@{self.val_metrics.ks[0]}")
+        self.val_metrics, self.test_metrics = validation_and_test_metrics(ks, monitor)
         self.val_loss, self.test_loss = MeanLoss(), MeanLoss()
         self.test_examples = PerExample()  # each test query's relevant documents' ranks (report/outcomes.py)
 
