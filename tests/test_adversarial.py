@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -154,6 +155,32 @@ def test_the_attack_from_the_clean_pass_equals_the_separate_attack(kind, method)
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(grads_a, grads_b, strict=True))
 
 
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"method": "fgsm"}, True), ({"method": "pgd"}, False), ({"method": "pgd", "random_start": False}, True),
+    ({"method": "fgsm", "from_clean_pass": False}, False)])
+def test_auto_takes_the_first_step_from_the_clean_pass_when_it_starts_from_zero(options, expected):
+    assert AdversarialExamples(**options).from_clean_pass is expected
+
+
+def test_the_clean_pass_is_differentiated_at_the_mixed_precision_loss_scale():
+    """Under 16-mixed, float16 activations carry the clean pass's gradients: taken at the trainer's loss scale
+    (as Lightning's own backward is) they survive; unscaled, these small ones underflow to zero."""
+    model, (x, y) = image_model(), image_batch()
+    attack = AdversarialExamples(method="fgsm", alpha=0.5)
+
+    def clean_gradients(scaler):
+        model._trainer = None if scaler is None else SimpleNamespace(precision_plugin=SimpleNamespace(scaler=scaler))
+        z = model.attack_input(x).requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = 1e-7 * model.attack_loss(model.attack_output(x, z), y)
+        return [g for _, g in attack._from_clean_pass(model, x, loss, z)[1]]
+
+    scaled, unscaled = clean_gradients(torch.amp.GradScaler("cpu", init_scale=2.0**16)), clean_gradients(None)
+    assert all(g.abs().sum() == 0 for g in unscaled[:2])  # the first layers' gradients underflowed
+    exact = torch.autograd.grad(1e7 * 0.5e-7 * model.attack_loss(model(x), y), list(model.parameters()))
+    assert all((1e7 * g - e).norm() < 0.1 * e.norm() for g, e in zip(scaled, exact, strict=True))  # float16's error
+
+
 def test_from_clean_pass_without_the_clean_input_fails_in_one_line():
     model, (x, y) = image_model(), image_batch()
     attack = AdversarialExamples(from_clean_pass=True)
@@ -182,8 +209,9 @@ def test_the_embedding_scale_follows_in_place_changes_of_the_table():
     ({"norm": "l1"}, "norm='l1' is invalid: it must be one of linf, l2"),
     ({"alpha": 1.5}, "alpha=1.5 is invalid: it must be a number in [0, 1]"),
     ({"method": "cw"}, "method='cw' is invalid: it must be one of fgsm, pgd"),
-    ({"from_clean_pass": "yes"}, "from_clean_pass='yes' is invalid: it must be true or false"),
-    ({"method": "pgd", "from_clean_pass": True}, "from_clean_pass=True is invalid: it must be false with a random"),
+    ({"from_clean_pass": "yes"}, "from_clean_pass='yes' is invalid: it must be true, false or auto"),
+    ({"from_clean_pass": 1}, "from_clean_pass=1 is invalid: it must be true, false or auto"),
+    ({"method": "pgd", "from_clean_pass": True}, "from_clean_pass=True is invalid: it must be false or auto with a"),
 ])
 def test_bad_options_fail_in_one_line(options, message):
     cfg = {"name": "a", "kinds": ["image"], "model": {"adversarial": {
@@ -208,7 +236,7 @@ def test_strategies_compose_with_other_stages(tmp_path):
 
 
 @pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu"])
-@pytest.mark.parametrize("attack", [["method=pgd", "steps=2"], ["method=fgsm", "from_clean_pass=true"]])
+@pytest.mark.parametrize("attack", [["method=pgd", "steps=2"], ["method=fgsm"]])  # own pass; from the clean pass
 def test_an_image_run_logs_the_adversarial_loss_and_reproduces(trainer, attack, tmp_path):
     args = ["train", "debug=fast", f"trainer={trainer}", "augment=adversarial_image",
             *(f"augment.model.adversarial.{option}" for option in attack)]

@@ -29,11 +29,21 @@ def test_defaults_count_and_volatile_keys_do_not(tmp_path):
 
 
 def test_options_added_later_count_only_away_from_their_default(tmp_path):
-    for strategy, key, other in (("none", "data.on_device", "false"),
-                                 ("adversarial_image", "augment.model.adversarial.from_clean_pass", "true")):
-        base = _key([f"augment={strategy}"], tmp_path)
+    for strategy, key, added, other in (("none", "data.on_device", "auto", "false"),
+                                        ("adversarial_image", "augment.model.adversarial.from_clean_pass", "false",
+                                         "true")):
+        base = _key([f"augment={strategy}", f"{key}={added}"], tmp_path)
         assert _key([f"augment={strategy}", f"~{key}"], tmp_path) == base  # a job made before the key existed
         assert _key([f"augment={strategy}", f"{key}={other}"], tmp_path) != base
+
+
+def test_a_changed_default_is_a_new_job(tmp_path):
+    """FGSM's step now comes from the clean pass by default (``auto``): jobs run before, with a pass of their
+    own, are not that job, and ``from_clean_pass=false`` names them again."""
+    key = "augment.model.adversarial.from_clean_pass"
+    before = _key(["augment=adversarial_image", f"~{key}"], tmp_path)
+    assert _key(["augment=adversarial_image"], tmp_path) != before
+    assert _key(["augment=adversarial_image", f"{key}=false"], tmp_path) == before
 
 
 def test_the_search_kind_added_to_strategies_counts_only_for_search_data(tmp_path):

@@ -155,3 +155,18 @@ def test_settings_of_one_strategy_are_rows_of_one_group_paired_with_its_none(tmp
     assert "Grouped by" not in md
     assert "| adversarial_image[epsilon=0.1] | 3 | 0 | 0.7400 |" in md and "| +0.0300 |" in md
     assert "| adversarial_image[epsilon=0.05] | 3 | 0 | 0.7200 |" in md
+
+
+def test_jobs_made_before_a_default_changed_are_a_row_of_their_own(tmp_path):
+    """FGSM's step came from a pass of its own before ``from_clean_pass`` existed; it now comes from the clean
+    pass by default. Old jobs (no such key) keep their own row, shared with ``from_clean_pass=false`` jobs."""
+    sweep = tmp_path / "sweep"
+    for seed in range(2):
+        write_sweep_job(sweep / f"none-{seed}", "none", seed, {"test/acc": 0.70}, [])
+        for folder, attack, acc in (("old", {}, 0.71), ("new", {"from_clean_pass": "auto"}, 0.72)):
+            strategy = {"name": "adversarial_image", "model": {"adversarial": {"epsilon": 0.1, **attack}}}
+            write_sweep_job(sweep / f"{folder}-{seed}", "adversarial_image", seed, {"test/acc": acc}, [],
+                            augment=strategy)
+    md = report(sweep, metrics=("test/acc",))
+    assert "| adversarial_image[from_clean_pass=false] | 2 | 0 | 0.7100 |" in md
+    assert "| adversarial_image | 2 | 0 | 0.7200 |" in md

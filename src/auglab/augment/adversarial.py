@@ -17,6 +17,11 @@ parameters' clean gradients; those reach the optimiser through a zero-valued ter
 of the returned loss, so the step's single backward (and DDP's one gradient reduction) carries the same
 ``(1 - alpha) * clean + alpha * adversarial`` gradient. A forward and a backward fewer than the separate
 attack: FGSM about 2x the cost of no augmentation, PGD-k about k + 1 (``benchmarks/adversarial_cost.py``).
+It is what FGSM adversarial training is (Goodfellow et al.'s objective takes the gradient at the clean
+input); the separate pass differs from it only by its own dropout draws. ``auto`` (the default) uses it
+whenever the first step starts from zero; a random start needs a pass of its own (PGD-k: about k + 2).
+Under ``precision=16-mixed`` the clean pass is differentiated at the trainer's loss scale, as Lightning's
+backward is, so float16 activations' small gradients do not underflow.
 """
 
 from __future__ import annotations
@@ -53,6 +58,15 @@ def _project(delta: torch.Tensor, epsilon: torch.Tensor, norm: str) -> torch.Ten
     return delta * (epsilon / length.clamp_min(1e-12)).clamp(max=1).view(shape)
 
 
+def _loss_scale(module: Any, loss: torch.Tensor) -> torch.Tensor | None:
+    """The loss scale of ``precision=16-mixed`` (the trainer's GradScaler), as a tensor (no wait for the device);
+    None without one. Gradients that reach the parameters carry an overflow (inf) on to the scaler, which then
+    skips the step as it would without the attack."""
+    plugin = getattr(getattr(module, "_trainer", None), "precision_plugin", None)
+    scaler = getattr(plugin, "scaler", None)
+    return None if scaler is None else scaler.scale(torch.ones((), device=loss.device))
+
+
 @contextmanager
 def _scratch_buffers(module: torch.nn.Module) -> Iterator[None]:
     """Inside, every buffer is a copy (BatchNorm statistics updated there are thrown away); the originals come
@@ -76,7 +90,7 @@ class AdversarialExamples:
 
     def __init__(self, *, method: str = "fgsm", epsilon: float = 0.1, norm: str = "linf", steps: int = 3,
                  step_size: float | None = None, random_start: bool = True, alpha: float = 0.5,
-                 from_clean_pass: bool = False, seed: int = 0) -> None:
+                 from_clean_pass: bool | str = "auto", seed: int = 0) -> None:
         self.method, self.norm = check_choice("method", method, METHODS), check_choice("norm", norm, NORMS)
         if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or epsilon < 0:
             raise OptionError("epsilon", epsilon, "a number >= 0")
@@ -86,12 +100,13 @@ class AdversarialExamples:
             raise OptionError("step_size", step_size, "a number > 0 or null")
         self.step_size = step_size if step_size is not None else (1.0 if method == "fgsm" else 2.5 / self.steps)
         self.random_start, self.seed = random_start and method == "pgd", seed
-        if from_clean_pass not in (True, False):
-            raise OptionError("from_clean_pass", from_clean_pass, "true or false")
-        if from_clean_pass and self.random_start:
-            raise OptionError("from_clean_pass", from_clean_pass, "false with a random start (the clean pass "
-                              "gives the gradient at zero; set random_start=false or method=fgsm)")
-        self.from_clean_pass = from_clean_pass
+        if not (isinstance(from_clean_pass, bool) or from_clean_pass == "auto"):
+            raise OptionError("from_clean_pass", from_clean_pass, "true, false or auto")
+        if from_clean_pass is True and self.random_start:
+            raise OptionError("from_clean_pass", from_clean_pass, "false or auto with a random start (the clean "
+                              "pass gives the gradient at zero; set random_start=false or method=fgsm)")
+        # auto: whenever the attack's first step starts from zero, where the clean pass already has the gradient
+        self.from_clean_pass = not self.random_start if from_clean_pass == "auto" else from_clean_pass
         self.last: dict[str, torch.Tensor] = {}  # the last batch's perturbation, for the preview
 
     def check_model(self, module: Any) -> None:
@@ -134,8 +149,10 @@ class AdversarialExamples:
         """One backward pass of the clean loss: the FGSM step from its gradient at ``z``, and the parameters'
         gradients of ``(1 - alpha) * clean``. ``autograd.grad`` leaves ``.grad`` (and DDP's hooks) alone."""
         params = [p for p in module.parameters() if p.requires_grad]
-        grads = torch.autograd.grad(loss, [z, *params], allow_unused=True)
-        clean = [(p, (1 - self.alpha) * g) for p, g in zip(params, grads[1:], strict=True) if g is not None]
+        scale = _loss_scale(module, loss)  # float16 activations: differentiate at the scale Lightning's backward uses
+        grads = torch.autograd.grad(loss if scale is None else loss * scale, [z, *params], allow_unused=True)
+        weight = (1 - self.alpha) if scale is None else (1 - self.alpha) / scale
+        clean = [(p, weight * g) for p, g in zip(params, grads[1:], strict=True) if g is not None]
         z = z.detach()
         delta = self._step_from(z, torch.zeros_like(z), grads[0], self._limits(module, x, z))
         self.last = {"input": z, "delta": delta}

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from auglab.metrics import per_example
 from auglab.storage.atomic import read_json
-from auglab.sweep.identity import VOLATILE, digest, identity, read_record
+from auglab.sweep.identity import CHANGED_DEFAULTS, VOLATILE, digest, identity, read_record
 
 AXES = ("augment", "seed")  # the table's own axes: never a group
 NOT_OPTIONS = ("experiment", "debug", "callbacks", "hydra/")  # shape a run without being what it compares
@@ -87,6 +87,10 @@ def load_job(folder: Path) -> Job | None:
     else:  # failed before training started: the runner's record of the job names it
         cfg = OmegaConf.create(job_record.get("identity", {}))
     overrides, choices = _options(folder)
+    for option, before in CHANGED_DEFAULTS.items():  # made before the option existed: it ran the old default
+        parent = OmegaConf.select(cfg, option.rsplit(".", 1)[0])
+        if isinstance(parent, DictConfig) and option.rsplit(".", 1)[1] not in parent:
+            overrides.setdefault(option, before)
     name = strategy_label(str(OmegaConf.select(cfg, "augment.name")), overrides)
     options = {k: v for k, v in {**choices, **overrides}.items() if not k.startswith("augment.")}
     job = Job(folder, name, "missing", cfg.get("seed"), {}, key, options, cfg)

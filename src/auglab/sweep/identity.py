@@ -52,8 +52,13 @@ MOVED_TARGETS = {
 # Keys added to the configs after identities were first made, with the default they were added with: at
 # that default the key is left out of the identity, so adding an option does not orphan sweep folders made
 # before it (set to anything else, it is identity as usual). Added with issue 18: the strategies' model stage;
-# with issue 19: image data kept on the accelerator; then FGSM from the clean pass.
+# with issue 19: image data kept on the accelerator; then FGSM from the clean pass, added as false (a pass
+# of its own): its default is now auto, which is identity, so re-running a study re-runs its adversarial jobs.
 ADDED_DEFAULTS = {"augment.model": {}, "data.on_device": "auto", "augment.model.adversarial.from_clean_pass": False}
+
+# Of those, the defaults changed since (key -> the value jobs made before the key existed ran with): a report
+# labels such a job with that value, so it never shares a row with jobs run at the new default.
+CHANGED_DEFAULTS = {"augment.model.adversarial.from_clean_pass": "false"}
 
 
 # Data kinds added to existing strategies' ``kinds`` after identities were first made, with the data targets
