@@ -167,6 +167,10 @@ def test_jobs_made_before_a_default_changed_are_a_row_of_their_own(tmp_path):
             strategy = {"name": "adversarial_image", "model": {"adversarial": {"epsilon": 0.1, **attack}}}
             write_sweep_job(sweep / f"{folder}-{seed}", "adversarial_image", seed, {"test/acc": acc}, [],
                             augment=strategy)
+    # the same job as the old ones, asked for again in a sweep (which writes the boolean back as False)
+    strategy = {"name": "adversarial_image", "model": {"adversarial": {"epsilon": 0.1, "from_clean_pass": False}}}
+    write_sweep_job(sweep / "asked-2", "adversarial_image", 2, {"test/acc": 0.71},
+                    ["augment.model.adversarial.from_clean_pass=False"], augment=strategy)
     md = report(sweep, metrics=("test/acc",))
-    assert "| adversarial_image[from_clean_pass=false] | 2 | 0 | 0.7100 |" in md
+    assert "| adversarial_image[from_clean_pass=false] | 3 | 0 | 0.7100 |" in md
     assert "| adversarial_image | 2 | 0 | 0.7200 |" in md

@@ -59,7 +59,8 @@ def _options(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
         for item in OmegaConf.load(folder / ".hydra" / "overrides.yaml"):
             key, _, value = str(item).lstrip("+~").partition("=")
             if _is_option(key) or key.startswith("augment."):  # a strategy's own options label its rows
-                overrides[key] = value
+                # a sweep writes a boolean back as Python spells it, a single run as it was typed: one label
+                overrides[key] = value.lower() if value.lower() in ("true", "false") else value
         runtime = OmegaConf.load(folder / ".hydra" / "hydra.yaml").hydra.runtime.choices
         choices = {str(k): str(v) for k, v in runtime.items()}
     except (OSError, ValueError, AttributeError):
