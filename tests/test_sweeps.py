@@ -28,6 +28,8 @@ RESUMABLE_SEQUENCE = ["trainer=cpu", "callbacks.progress.refresh_rate=0", "data=
 # Adversarial examples: the attack's random start and dropout draw from generators seeded by the step.
 RESUMABLE_ADVERSARIAL = [*RESUMABLE[:-1], "augment=adversarial_image", "augment.model.adversarial.method=pgd",
                          "augment.model.adversarial.steps=2"]
+# ... and FGSM at its default, its step from the clean pass's own backward.
+RESUMABLE_FGSM = [*RESUMABLE[:-1], "augment=adversarial_image"]
 
 
 def _json(path: Path) -> dict:
@@ -124,8 +126,8 @@ def _kill_after_first_checkpoint(args: list[str], cwd: Path, sweep: Path, sig: i
 
 
 @pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
-@pytest.mark.parametrize("job", [RESUMABLE, RESUMABLE_SEQUENCE, RESUMABLE_ADVERSARIAL],
-                         ids=["image", "sequence", "adversarial"])
+@pytest.mark.parametrize("job", [RESUMABLE, RESUMABLE_SEQUENCE, RESUMABLE_ADVERSARIAL, RESUMABLE_FGSM],
+                         ids=["image", "sequence", "adversarial", "adversarial_fgsm"])
 def test_kill_9_then_the_same_command_equals_an_uninterrupted_run(job, tmp_path):
     clean = run_cli(["train", "-m", *job, f"hydra.sweep.dir={tmp_path / 'clean'}"], tmp_path)
     assert clean.returncode == 0, clean.stderr[-3000:]
