@@ -19,8 +19,8 @@ import time
 import numpy as np
 import torch
 
-from auglab.data.search import padded
 from auglab.data.sources import pricerunner
+from auglab.data.text_batch import padded
 from auglab.metrics.ranking import RankingMetrics, relevant_ranks
 from auglab.models.bi_encoder import BiEncoder
 from auglab.models.bm25 import BM25Index

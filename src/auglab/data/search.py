@@ -24,17 +24,10 @@ from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import pricerunner
 from auglab.data.sources.search_files import SearchCollection, read_folder
+from auglab.data.text_batch import padded
 from auglab.errors import AuglabError, check_count
 from auglab.pretrained import hf_checkpoint
 from auglab.storage.fingerprint import fingerprint
-
-
-def padded(lists: Sequence[Sequence[int]], width: int) -> torch.Tensor:
-    """Lists of ids as ``[B, width]``, -1 where a list is shorter."""
-    out = torch.full((len(lists), width), -1, dtype=torch.long)
-    for i, ids in enumerate(lists):
-        out[i, :len(ids)] = torch.as_tensor(ids, dtype=torch.long)
-    return out
 
 
 class TrainQueries(Dataset):

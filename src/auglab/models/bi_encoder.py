@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from auglab.data.text_batch import padded
 from auglab.errors import check_count, check_positive
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.models.retriever import Retriever
@@ -61,11 +62,10 @@ class BiEncoder(Retriever):
         chunks = range(0, len(texts), self.corpus_batch_size)
         for start in tqdm(chunks, desc="embedding the corpus", unit="chunk", disable=not progress, leave=False):
             rows = order[start:start + self.corpus_batch_size]
-            width = len(ids[rows[-1]])  # the longest of the chunk: rows are in token-count order
-            batch = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, i in enumerate(rows):
-                batch[r, :len(ids[i])], mask[r, :len(ids[i])] = torch.tensor(ids[i]), 1
+            chunk = [ids[i] for i in rows]
+            width = len(chunk[-1])  # the longest of the chunk: rows are in token-count order
+            batch = padded(chunk, width, fill=pad)  # [chunk, width]
+            mask = (torch.arange(width) < torch.tensor([len(c) for c in chunk])[:, None]).long()
             embedded = self.embed(batch.to(self.device), mask.to(self.device)).float()  # [chunk, D]
             out[torch.tensor(rows, device=self.device)] = embedded
         return out
