@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from auglab.metrics import per_example
 from auglab.storage.atomic import read_json
-from auglab.sweep.identity import CHANGED_DEFAULTS, VOLATILE, digest, identity, read_record
+from auglab.sweep.identity import ADDED_DEFAULTS, CHANGED_DEFAULTS, VOLATILE, digest, identity, read_record
 
 AXES = ("augment", "seed")  # the table's own axes: never a group
 NOT_OPTIONS = ("experiment", "debug", "callbacks", "hydra/")  # shape a run without being what it compares
@@ -52,6 +52,13 @@ def strategy_label(name: str, overrides: dict[str, str]) -> str:
     return f"{name}[{', '.join(params)}]" if params else name
 
 
+def _spelled(value: object) -> str:
+    """An option's value as a label: booleans lower-case, however they were written (a sweep writes them back
+    as Python spells them, a single run as they were typed)."""
+    text = str(value)
+    return text.lower() if text.lower() in ("true", "false") else text
+
+
 def _options(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
     """The job's overrides (``key -> value``) and Hydra's config-group choices, from ``.hydra/``."""
     overrides, choices = {}, {}
@@ -59,8 +66,7 @@ def _options(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
         for item in OmegaConf.load(folder / ".hydra" / "overrides.yaml"):
             key, _, value = str(item).lstrip("+~").partition("=")
             if _is_option(key) or key.startswith("augment."):  # a strategy's own options label its rows
-                # a sweep writes a boolean back as Python spells it, a single run as it was typed: one label
-                overrides[key] = value.lower() if value.lower() in ("true", "false") else value
+                overrides[key] = _spelled(value)
         runtime = OmegaConf.load(folder / ".hydra" / "hydra.yaml").hydra.runtime.choices
         choices = {str(k): str(v) for k, v in runtime.items()}
     except (OSError, ValueError, AttributeError):
@@ -88,10 +94,11 @@ def load_job(folder: Path) -> Job | None:
     else:  # failed before training started: the runner's record of the job names it
         cfg = OmegaConf.create(job_record.get("identity", {}))
     overrides, choices = _options(folder)
-    for option, before in CHANGED_DEFAULTS.items():  # made before the option existed: it ran the old default
-        parent = OmegaConf.select(cfg, option.rsplit(".", 1)[0])
-        if isinstance(parent, DictConfig) and option.rsplit(".", 1)[1] not in parent:
-            overrides.setdefault(option, before)
+    for option in CHANGED_DEFAULTS:  # made before the option existed: it ran the value the option was added with
+        parent, leaf = option.rsplit(".", 1)
+        node = OmegaConf.select(cfg, parent)
+        if isinstance(node, DictConfig) and leaf not in node:
+            overrides.setdefault(option, _spelled(ADDED_DEFAULTS[option]))
     name = strategy_label(str(OmegaConf.select(cfg, "augment.name")), overrides)
     options = {k: v for k, v in {**choices, **overrides}.items() if not k.startswith("augment.")}
     job = Job(folder, name, "missing", cfg.get("seed"), {}, key, options, cfg)

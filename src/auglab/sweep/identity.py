@@ -56,9 +56,9 @@ MOVED_TARGETS = {
 # of its own): its default is now auto, which is identity, so re-running a study re-runs its adversarial jobs.
 ADDED_DEFAULTS = {"augment.model": {}, "data.on_device": "auto", "augment.model.adversarial.from_clean_pass": False}
 
-# Of those, the defaults changed since (key -> the value jobs made before the key existed ran with): a report
-# labels such a job with that value, so it never shares a row with jobs run at the new default.
-CHANGED_DEFAULTS = {"augment.model.adversarial.from_clean_pass": "false"}
+# Of those, the ones whose default changed since: a report labels a job made before the key existed with the
+# key's added value, so it never shares a row with jobs run at the new default.
+CHANGED_DEFAULTS = ("augment.model.adversarial.from_clean_pass",)
 
 
 # Data kinds added to existing strategies' ``kinds`` after identities were first made, with the data targets
