@@ -1,5 +1,5 @@
 """Metrics recomputed from runs' per-example test outcomes (``predictions.npz``), vectorised over bootstrap
-resamples, and the variance that sampling the test set adds to a paired strategy-vs-baseline difference.
+resamples, and how sampling the test set moves a paired strategy-vs-baseline difference (``sampling_error``).
 
 The formulas are the ones the runs logged (``metrics/classification.py``, ``metrics/ranking.py``): macro
 precision, recall and F1 over the classes that occur (torchmetrics leaves out a class with no true or
@@ -10,14 +10,16 @@ logged one (tested).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 Outcomes = dict[str, np.ndarray]
-RESAMPLES = 1000  # enough for a standard error; seeded, so a report is the same every time
+RESAMPLES = 1000  # enough for a (co)variance; seeded, so a report is the same every time
+BATCH = 50  # resamples evaluated at once: [50, N] index arrays per run
 
 
 def _macro(name: str, label: np.ndarray, pred: np.ndarray, classes: int) -> np.ndarray:
@@ -66,26 +68,38 @@ def same_test_set(runs: list[Outcomes]) -> bool:
     return all(key in r and np.array_equal(r[key], runs[0][key]) for r in runs)
 
 
-def variance_from_test_set(metric: str, strategy: list[Outcomes], baseline: list[Outcomes]) -> float | None:
-    """The variance, over test sets resampled with replacement (a paired bootstrap: the same examples for
-    every run), of the mean over seeds of ``metric(strategy run) - metric(baseline run)``; the runs are
-    paired by seed. None when the metric is not per-example or the runs tested different examples."""
+@dataclass
+class SamplingError:
+    """How sampling the test set moves one comparison's paired differences: ``part`` ``shared`` (the seeds
+    tested the same examples) or ``independent`` (each seed its own test set: nothing shared); ``shared`` the
+    covariance of two seeds' test errors (what adds to ``s² / k``, clipped at 0), ``per_seed`` each seed's own
+    test-error variance (already inside ``s²``; reported to show which error dominates)."""
+
+    part: str
+    shared: float = 0.0
+    per_seed: float = math.nan
+
+
+def sampling_error(metric: str, strategy: list[Outcomes], baseline: list[Outcomes]) -> SamplingError | None:
+    """From a paired bootstrap over test examples (the same resampled examples for every run), the covariance
+    matrix of the per-seed differences ``metric(strategy run i) - metric(baseline run i)``; runs paired by
+    seed. None when the metric is not per-example or a run kept no outcomes."""
     runs = strategy + baseline
-    if not runs or not same_test_set(runs):
+    if not runs:
         return None
+    if not same_test_set(runs):
+        return SamplingError("independent")
     fn = metric_function(metric, runs[0])
     if fn is None:
         return None
-    fields = [f for f in ("label", "prediction", "rank") if f in runs[0]]
-    k = len(strategy)
-
-    def seed_mean_difference(*arrays: np.ndarray, axis: int = -1) -> np.ndarray:
-        per_run = [dict(zip(fields, arrays[i * len(fields):(i + 1) * len(fields)], strict=True))
-                   for i in range(len(runs))]
-        values = [fn(o) for o in per_run]
-        return sum(values[i] - values[k + i] for i in range(k)) / k
-
-    data = tuple(run[f] for run in runs for f in fields)
-    result = stats.bootstrap(data, seed_mean_difference, paired=True, vectorized=True, n_resamples=RESAMPLES,
-                             batch=50, method="percentile", random_state=np.random.default_rng(0))
-    return float(result.standard_error) ** 2
+    fields = [f for f in ("label", "prediction", "rank", "ranks") if f in runs[0]]
+    k, examples = len(strategy), len(runs[0][fields[0]])
+    rng = np.random.default_rng(0)
+    differences = []  # [k, b] per batch of resamples
+    for start in range(0, RESAMPLES, BATCH):
+        index = rng.integers(0, examples, (min(BATCH, RESAMPLES - start), examples))  # [b, N]
+        values = [fn({f: run[f][index] for f in fields}) for run in runs]  # each [b]
+        differences.append(np.stack([values[i] - values[k + i] for i in range(k)]))
+    covariance = np.atleast_2d(np.cov(np.concatenate(differences, axis=1)))  # [k, k]
+    off = covariance[~np.eye(k, dtype=bool)]
+    return SamplingError("shared", max(float(off.mean()), 0.0) if k > 1 else 0.0, float(np.diag(covariance).mean()))
