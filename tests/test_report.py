@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -27,6 +28,12 @@ def write_job(folder, strategy, status, acc=None, seed=0, **options):
                                                  "identity_sha256": key}))
     if acc is not None:
         (folder / "metrics.json").write_text(json.dumps({"test/acc": acc, "test/f1": acc - 0.01}))
+
+
+def csv_rows(path, metric: str) -> dict[str, dict[str, str]]:
+    """report.csv's rows of one metric by strategy, read with the csv module (labels may hold commas)."""
+    with path.open() as f:
+        return {r["strategy"]: r for r in csv.DictReader(f) if r["metric"] == metric}
 
 
 def test_report_tables_ci_and_failures(tmp_path):
@@ -55,20 +62,22 @@ def test_report_tables_ci_and_failures(tmp_path):
     assert "11 jobs: 7 ok, 1 failed, 0 interrupted, 0 running, 1 missing" in md
     assert "2 folder(s) left out" in md and "legacy" in md and "swapped" in md
 
-    rows = {line.split(",")[1]: line.split(",") for line in (out / "report.csv").read_text().splitlines()
-            if line.startswith("test/acc,")}
+    rows = csv_rows(out / "report.csv", "test/acc")
     def half(values):
         return stats.t.ppf(0.975, len(values) - 1) * stats.tstd(values) / math.sqrt(len(values))
 
     paired = [f - b for f, b in zip(accs["flip_crop"], accs["none"], strict=True)]  # same seed, same data
-    assert float(rows["flip_crop"][4]) == pytest.approx(0.7933333)
-    assert float(rows["flip_crop"][5]) == pytest.approx(half(accs["flip_crop"]))
-    assert float(rows["flip_crop"][6]) == pytest.approx(sum(paired) / 3)
-    assert float(rows["flip_crop"][7]) == pytest.approx(half(paired))
-    assert float(rows["cutmix"][6]) == pytest.approx(0.75 - 0.70)  # seed 0 only: one pair, no interval
-    assert math.isnan(float(rows["cutmix"][7]))
-    assert rows["mixup"][2:4] == ["0", "2"]  # no finished run, two failed or missing
-    assert math.isnan(float(rows["cutmix"][5]))  # one run: no interval
+    flip = rows["flip_crop"]
+    assert float(flip["mean"]) == pytest.approx(0.7933333)
+    assert float(flip["ci95"]) == pytest.approx(half(accs["flip_crop"]))
+    assert float(flip["diff_vs_none"]) == pytest.approx(sum(paired) / 3) and flip["pairs"] == "3"
+    assert float(flip["seed_variance"]) == pytest.approx(stats.tvar(paired))
+    # no per-example outcomes: the unadjusted interval is the paired Student-t one, about this test set only
+    assert flip["test_part"] == "unknown" and flip["role"] == "primary"
+    assert float(flip["diff_high95"]) - float(flip["diff_vs_none"]) == pytest.approx(half(paired))
+    assert float(rows["cutmix"]["diff_vs_none"]) == pytest.approx(0.75 - 0.70)  # seed 0 only: one pair
+    assert rows["cutmix"]["pairs"] == "1" and rows["cutmix"]["diff_low95"] == "" and rows["cutmix"]["ci95"] == ""
+    assert (rows["mixup"]["runs"], rows["mixup"]["failed"]) == ("0", "2")  # no finished run, two failed or missing
     table = md.split("### test/acc")[1]
     assert table.index("| none ") < table.index("| flip_crop ") < table.index("| cutmix ")
     assert r"95\% CI" in (out / "report.tex").read_text()
@@ -85,11 +94,10 @@ def test_runs_sharing_a_seed_all_count_and_are_not_paired(tmp_path):
     for n, (strategy, acc) in enumerate([("none", 0.70), ("none", 0.72), ("mixup", 0.74), ("mixup", 0.78)]):
         write_job(sweep / str(n), strategy, "ok", acc, seed=0, data={"train_per_class": 10 * (n % 2 + 1)})
     report(sweep)
-    rows = {line.split(",")[1]: line.split(",") for line in (sweep / "report" / "report.csv").read_text().splitlines()
-            if line.startswith("test/acc,")}
-    assert rows["mixup"][2] == "2" and float(rows["mixup"][4]) == pytest.approx(0.76)
-    assert float(rows["mixup"][6]) == pytest.approx(0.76 - 0.71)  # difference of means, no pairing
-    assert math.isnan(float(rows["mixup"][7]))
+    rows = csv_rows(sweep / "report" / "report.csv", "test/acc")
+    assert rows["mixup"]["runs"] == "2" and float(rows["mixup"]["mean"]) == pytest.approx(0.76)
+    assert float(rows["mixup"]["diff_vs_none"]) == pytest.approx(0.76 - 0.71)  # difference of means, no pairing
+    assert rows["mixup"]["pairs"] == "0" and rows["mixup"]["diff_low95"] == ""
 
 
 def write_sweep_job(folder, strategy, seed, metrics, overrides=(), choices=None, **options):
@@ -115,12 +123,13 @@ def test_report_groups_by_every_swept_option_and_pairs_within_a_group(tmp_path):
     md = report(sweep, metrics=("test/acc", "test/loss"))
     assert "Grouped by data.train_per_class" in md
     assert "| data.train_per_class | strategy | runs |" in md
-    lines = (sweep / "report" / "report.csv").read_text().splitlines()
-    assert lines[0].startswith("metric,data.train_per_class,strategy,runs,failed,mean,ci95,diff_vs_none,diff_ci95,")
-    rows = {(r[1], r[2]): r for r in (line.split(",") for line in lines) if r[0] == "test/acc"}
+    header = (sweep / "report" / "report.csv").read_text().splitlines()[0]
+    assert header.startswith("metric,role,data.train_per_class,strategy,runs,failed,mean,ci95,diff_vs_none,pairs,")
+    with (sweep / "report" / "report.csv").open() as f:
+        rows = {(r["data.train_per_class"], r["strategy"]): r for r in csv.DictReader(f) if r["metric"] == "test/acc"}
     assert set(rows) == {("10", "none"), ("10", "mixup"), ("50", "none"), ("50", "mixup")}
-    assert float(rows["10", "mixup"][7]) == pytest.approx(0.055)  # paired with none at 10 per class only
-    assert float(rows["50", "mixup"][7]) == pytest.approx(-0.005)
+    assert float(rows["10", "mixup"]["diff_vs_none"]) == pytest.approx(0.055)  # paired with none at 10 only
+    assert float(rows["50", "mixup"]["diff_vs_none"]) == pytest.approx(-0.005)
     # loss: lower is better, so each group's smallest mean is the bold one
     tex = (sweep / "report" / "report.tex").read_text().split("test/loss")[1]
     assert r"mixup & 2 & 0 & \textbf{0.4350" in tex and r"50 & none & 2 & 0 & \textbf{0.2950" in tex

@@ -34,6 +34,8 @@ class Job:
     config: DictConfig | None = None
     group: tuple[str, ...] = ()  # "key=value" for each option that varies between the reported jobs
     training: dict[str, int] = field(default_factory=dict)  # optimizer steps and examples seen (provenance.json)
+    duration_s: float | None = None  # wall time of its last run (run.json)
+    slot: str | None = None  # the launcher's slot it ran in (hydra/launcher=local_gpus), None: one at a time
 
     def outcomes(self) -> dict | None:
         """The run's per-example test outcomes (``predictions.npz``), None when it wrote none."""
@@ -106,6 +108,7 @@ def load_job(folder: Path) -> Job | None:
         job.status = "missing" if not status_record else "unverified"
         return job
     job.status = status_record.get("status", "missing")
+    job.duration_s, job.slot = status_record.get("duration_s"), status_record.get("slot")
     if job.status == "ok":
         job.metrics = read_json(folder / "metrics.json")
         job.status = "ok" if job.metrics else "missing"

@@ -1,9 +1,10 @@
 """The pictures people read in a study's report, as PNG and PDF:
 
-- ``forest``: one row per (group, strategy), the difference to ``none`` with its 95 % interval (seeds and
-  test set), a zero line, the ROPE band, and the verdict in the row's colour and label;
+- ``forest``: one row per (group, strategy), the difference to ``none`` with the interval its verdict was
+  read off (thick; simultaneous over the report's comparisons) and the unadjusted 95 % one (thin), a zero
+  line, the ROPE band, and the verdict in the row's colour and label;
 - ``curve``: the difference to ``none`` against a swept option (``--curve data.train_per_class``), one line
-  per strategy with its interval as a band, log-scaled when the values span a factor of ten or more.
+  per strategy with the verdicts' intervals as a band, log-scaled when the values span a factor of ten or more.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ def forest(metric: str, rows: list[Row], path: Path, *, rope: float = 0.0) -> li
     fig = Figure(figsize=(8, 0.32 * max(len(compared), 1) + 1.3))
     ax = fig.subplots()
     for y, row in enumerate(reversed(compared)):
-        ax.plot([row.low, row.high], [y, y], color=_colour(row), lw=2)
+        ax.plot([row.low95, row.high95], [y, y], color=_colour(row), lw=0.8,
+                label="unadjusted 95 %" if y == 0 else None)
+        ax.plot([row.low, row.high], [y, y], color=_colour(row), lw=2.5, alpha=0.6,
+                label="the verdict's interval (simultaneous)" if y == 0 else None)
         ax.plot([row.diff], [y], "o", color=_colour(row))
     labels = [f"{', '.join(g.split('=', 1)[1] for g in r.group)} {r.strategy}: {r.verdict.split(':')[0]}".strip()
               for r in reversed(compared)]
@@ -46,11 +50,13 @@ def forest(metric: str, rows: list[Row], path: Path, *, rope: float = 0.0) -> li
     ax.axvline(0, color="black", lw=0.8)
     if rope > 0:
         ax.axvspan(-rope, rope, color="tab:blue", alpha=0.12, label=f"ROPE ±{rope:g}")
+    if compared:
         ax.legend(fontsize=7, loc="lower right")
-    sources = "seeds and test set" if all(r.test_part for r in compared) else (
-        "seeds" if not any(r.test_part for r in compared) else "seeds, and test set where the table has no *")
-    ax.set_xlabel(f"Δ {metric} vs none (95 % interval: {sources})", fontsize=8)
-    ax.set_title("verdicts with Holm's control over each group's strategies", fontsize=9)
+    unknown = sum(r.test_part == "unknown" for r in compared)
+    sources = "seeds and test set" if not unknown else (
+        "seeds only" if unknown == len(compared) else "seeds, and test set where the table has no *")
+    ax.set_xlabel(f"Δ {metric} vs none (error from {sources})", fontsize=8)
+    ax.set_title(f"verdicts: intervals that hold together over {len(compared)} comparisons", fontsize=9)
     return _save(fig, path)
 
 
@@ -89,6 +95,6 @@ def curve(metric: str, rows: list[Row], key: str, path: Path) -> list[Path]:
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xlabel(key)
     ax.set_ylabel(f"Δ {metric} vs none")
-    ax.set_title(f"gain over no augmentation against {key} (bands: 95 % intervals)", fontsize=9)
+    ax.set_title(f"gain over no augmentation against {key} (bands: the verdicts' intervals)", fontsize=9)
     ax.legend(fontsize=7)
     return _save(fig, path)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from auglab.errors import AuglabError, one_line
-from auglab.report.render import flat_table
+from auglab.report.report_csv import flat_table
 from auglab.report.tables import Row
 
 
@@ -25,7 +25,7 @@ def sweep_group(sweeps: list[Path]) -> str:
     return "+".join(sweep.resolve().name for sweep in sweeps)
 
 
-def upload(tables: dict[str, list[Row]], keys: list[str], charts: dict[str, Path], *, sweeps: list[Path],
+def upload(tables: dict[str, list[Row]], keys: list[str], primary: str, charts: dict[str, Path], *, sweeps: list[Path],
            out: Path, project: str) -> str:
     """Log the summary table and the charts (name -> PNG) as one W&B run under ``out``; return its URL or
     local folder."""
@@ -34,11 +34,12 @@ def upload(tables: dict[str, list[Row]], keys: list[str], charts: dict[str, Path
         from wandb.errors import Error as WandbError
     except ImportError as err:
         raise AuglabError("--wandb needs the wandb package (pip install wandb)") from err
-    columns, data = flat_table(tables, keys)
+    columns, data = flat_table(tables, keys, primary)
     group = sweep_group(sweeps)
     try:
         run = wandb.init(project=project, group=group, job_type="report", name=f"report {group}", dir=str(out),
-                         config={"sweeps": [str(s) for s in sweeps], "metrics": list(tables), "grouped_by": keys})
+                         config={"sweeps": [str(s) for s in sweeps], "metrics": list(tables), "grouped_by": keys,
+                                 "primary": primary})
     except WandbError as err:  # no account, no network
         cause = one_line(err).rstrip(".")
         raise AuglabError(f"W&B: {cause}; run with WANDB_MODE=offline and `wandb sync` later") from err
