@@ -2,6 +2,7 @@
 vs ``none``, same model, data and machine.
 
     .venv/bin/python benchmarks/adversarial_cost.py --rounds 5
+    .venv/bin/python benchmarks/adversarial_cost.py --smoke    # none and fgsm, tiny data, one round, 1 epoch
 
 The floor for FGSM is about 2x (a forward and a backward more for the adversarial loss). ``fgsm`` (the
 default, ``from_clean_pass=auto``) takes its step from the clean pass's own backward; ``fgsm-own-pass``
@@ -13,7 +14,7 @@ Time: one process per data kind builds every configuration, then trains them one
 after round (the first round warms up and is dropped); a ratio is a strategy's epoch over the ``none`` epoch
 of its own round, minutes apart at most, so this machine's drifting speed (whole separate runs of each
 configuration put one FGSM ratio anywhere from 2.1x to 3.0x) mostly cancels. Memory: one process per
-configuration, peak RSS after two epochs.
+configuration, peak RSS after two epochs (one in smoke mode).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,11 +43,13 @@ STRATEGIES = {"none": ["augment=none"], "fgsm": ["augment.model.adversarial.meth
               "pgd-3-clean": ["augment.model.adversarial.method=pgd", "augment.model.adversarial.steps=3",
                               "augment.model.adversarial.random_start=false"]}
 ADVERSARIAL = {"image": "adversarial_image", "items": "adversarial_items", "text": "adversarial_text"}
+SMOKE = {"image": ["data.train_per_class=10", "data.val_per_class=2"],  # appended to KINDS' overrides
+         "items": ["data.train_user_fraction=0.01", "data.max_len=5"],
+         "text": ["data.train_per_class=10", "data.val_per_class=2", "data.max_length=32"]}
 
 
-
-def _build(overrides: list[str]) -> tuple:
-    """The datamodule and model the real builders make for one configuration."""
+def _build(overrides: list[str], out: Path) -> tuple:
+    """The datamodule and model the real builders make for one configuration (run folder ``out``)."""
     from hydra import compose, initialize_config_module
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
@@ -53,7 +57,6 @@ def _build(overrides: list[str]) -> tuple:
     import auglab.config  # noqa: F401  (resolvers, schema)
     from auglab.run.build import build_datamodule, build_model, run_context
 
-    out = Path("benchmarks/.scratch/adversarial").resolve()
     with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
         cfg = compose(config_name="train", overrides=["trainer=cpu", *overrides], return_hydra_config=True)
     with open_dict(cfg):
@@ -87,16 +90,17 @@ def _train(datamodule, model, epochs: int) -> list[float]:
     return times
 
 
-def _overrides(kind: str, name: str) -> list[str]:
-    return [*KINDS[kind], *([] if name == "none" else [f"augment={ADVERSARIAL[kind]}"]), *STRATEGIES[name]]
+def _overrides(kind: str, name: str, smoke: bool) -> list[str]:
+    strategy = [] if name == "none" else [f"augment={ADVERSARIAL[kind]}"]
+    return [*KINDS[kind], *(SMOKE[kind] if smoke else []), *strategy, *STRATEGIES[name]]
 
 
-def time_child(kind: str, names: list[str], rounds: int) -> None:
+def time_child(kind: str, names: list[str], rounds: int, smoke: bool, out: Path) -> None:
     """Every configuration one epoch in turn, ``rounds`` times after a warm-up round; prints the epoch times."""
     import lightning as L
 
     L.seed_everything(0)
-    built = {name: _build(_overrides(kind, name)) for name in names}
+    built = {name: _build(_overrides(kind, name, smoke), out) for name in names}
     times: dict[str, list[float]] = {name: [] for name in names}
     for round_ in range(rounds + 1):
         for name, (datamodule, model) in built.items():
@@ -106,12 +110,12 @@ def time_child(kind: str, names: list[str], rounds: int) -> None:
     print(json.dumps(times))
 
 
-def memory_child(kind: str, name: str) -> None:
-    """This process's peak RSS after two epochs of one configuration."""
+def memory_child(kind: str, name: str, smoke: bool, out: Path) -> None:
+    """This process's peak RSS after two epochs of one configuration (one in smoke mode)."""
     import lightning as L
 
     L.seed_everything(0)
-    _train(*_build(_overrides(kind, name)), 2)
+    _train(*_build(_overrides(kind, name, smoke), out), 1 if smoke else 2)
     print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
@@ -127,16 +131,31 @@ def main() -> None:
                         help="none is always run: the ratios are to it")
     parser.add_argument("--time-child", nargs=2, metavar=("KIND", "NAMES"), help=argparse.SUPPRESS)
     parser.add_argument("--memory-child", nargs=2, metavar=("KIND", "NAME"), help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true", help="none and fgsm on tiny data, one round, 1-epoch memory; "
+                        "run folder in a temporary directory")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/.scratch/adversarial"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.time_child:
-        return time_child(args.time_child[0], args.time_child[1].split(","), args.rounds)
+        return time_child(args.time_child[0], args.time_child[1].split(","), args.rounds, args.smoke,
+                          args.out.resolve())
     if args.memory_child:
-        return memory_child(*args.memory_child)
+        return memory_child(*args.memory_child, args.smoke, args.out.resolve())
+    if not args.smoke:
+        return compare(args)
+    args.rounds, args.strategies = 1, ["none", "fgsm"]
+    with tempfile.TemporaryDirectory() as out:
+        args.out = Path(out)
+        compare(args)
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Each kind's epoch-time ratios and peak memory, from child processes."""
+    smoke = ["--smoke", "--out", str(args.out)] if args.smoke else []
     for kind in args.kinds:
         names = ["none", *(name for name in args.strategies if name != "none")]
-        times = _last_line([sys.executable, __file__, "--rounds", str(args.rounds),
+        times = _last_line([sys.executable, __file__, "--rounds", str(args.rounds), *smoke,
                             "--time-child", kind, ",".join(names)])
-        peaks = {name: _last_line([sys.executable, __file__, "--memory-child", kind, name]) for name in names}
+        peaks = {name: _last_line([sys.executable, __file__, *smoke, "--memory-child", kind, name]) for name in names}
         for name in names:
             ratios = [t / base for t, base in zip(times[name], times["none"], strict=True)]
             print(f"{kind:6s} {name:13s} {statistics.median(times[name]):6.2f} s/epoch  "

@@ -1,13 +1,13 @@
 """Device-stage batched augmentation vs the equivalent torchvision per-sample pipeline in a DataLoader.
 
-    .venv/bin/python benchmarks/device_augment.py [--workers 0 2] [--epochs 2]
+    .venv/bin/python benchmarks/device_augment.py [--workers 0 2] [--epochs 2] [--smoke]
 
 Both pipelines do the same work on Fashion-MNIST train images: a random horizontal flip and a
 3-pixel pad-and-crop, a fresh draw per image. Per-sample: ``v2.RandomHorizontalFlip`` + ``PadCrop``
 in ``Dataset.__getitem__``. Batched, as auglab runs a device-stage strategy: each batch made by one
 indexing operation (``ImageBatchDataset.__getitems__``, no per-item Python), then
 ``BatchRandomHorizontalFlip`` + ``BatchRandomCrop`` on it (on the GPU when there is one, with the images
-kept there: ``data.on_device``). Same process, same run.
+kept there: ``data.on_device``). Same process, same run. ``--smoke``: 64 images, one epoch, no workers.
 """
 
 from __future__ import annotations
@@ -44,9 +44,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--smoke", action="store_true", help="64 images, batch 16, one epoch, no workers")
     args = parser.parse_args()
     data = fashion_mnist.load(None)
     images, labels = data["train_images"], data["train_labels"]
+    if args.smoke:
+        images, labels, args.workers, args.epochs, args.batch_size = images[:64], labels[:64], [0], 1, 16
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     per_sample = v2.Compose([v2.RandomHorizontalFlip(p=0.5), PadCrop(padding=3)])
     batched = [BatchRandomHorizontalFlip(p=0.5), BatchRandomCrop(padding=3)]

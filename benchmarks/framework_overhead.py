@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/framework_overhead.py [--per-class 1000] [--epochs 3] [--rounds 3]
     .venv/bin/python benchmarks/framework_overhead.py --data text --per-class 250 --epochs 2
+    .venv/bin/python benchmarks/framework_overhead.py --smoke   # both kinds, 2 per class, 32 tokens, 1 epoch
 
 ``--data image``: SmallCNN (width 32) on Fashion-MNIST, batch 64. ``--data text``: the ``bert`` model
 (MiniLM-L6, AdamW with linear warm-up / decay stepped per batch on both sides) on the fine-food reviews,
@@ -46,9 +47,10 @@ class EpochTimer(L.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def make_datamodule(data: str, per_class: int) -> L.LightningDataModule:
+def make_datamodule(data: str, per_class: int, max_length: int = 128) -> L.LightningDataModule:
     if data == "text":
-        dm = FineFoodReviewsDataModule(tokenizer=MINILM, max_length=128, train_per_class=per_class, batch_size=32)
+        dm = FineFoodReviewsDataModule(tokenizer=MINILM, max_length=max_length, train_per_class=per_class,
+                                       batch_size=32)
         dm.prepare_data()
     else:
         dm = FashionMNISTDataModule(train_per_class=per_class, batch_size=64)
@@ -118,17 +120,27 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data", choices=["image", "text"], default="image")
+    parser.add_argument("--smoke", action="store_true", help="image and text, 2 per class, 32 tokens, one epoch "
+                        "(timed: no warm-up), one round")
     args = parser.parse_args()
-    dm = make_datamodule(args.data, args.per_class)
+    if args.smoke:
+        for data in ("image", "text"):
+            compare(make_datamodule(data, 2, max_length=32), data, epochs=1, rounds=1)
+    else:
+        compare(make_datamodule(args.data, args.per_class), args.data, args.epochs, args.rounds)
+
+
+def compare(dm: L.LightningDataModule, data: str, epochs: int, rounds: int) -> None:
     plain, ours = [], []
+    warm_up = 1 if epochs > 1 else 0  # a single epoch is timed as it is
     with tempfile.TemporaryDirectory() as log_dir:
-        for _ in range(args.rounds):
-            plain += plain_epochs(dm, args.epochs)[1:]
-            ours += lightning_epochs(dm, args.epochs, log_dir)[1:]
+        for _ in range(rounds):
+            plain += plain_epochs(dm, epochs)[warm_up:]
+            ours += lightning_epochs(dm, epochs, log_dir)[warm_up:]
     p, o = statistics.median(plain), statistics.median(ours)
     n = dm.split_sizes["train"]
-    print(f"{n} train examples ({args.data}), batch {dm.batch_size}, {len(plain)} timed epochs per side "
-          f"({args.rounds} alternating rounds), torch threads {torch.get_num_threads()}")
+    print(f"{n} train examples ({data}), batch {dm.batch_size}, {len(plain)} timed epochs per side "
+          f"({rounds} alternating rounds), torch threads {torch.get_num_threads()}")
     print("| loop | median s / epoch | all |\n|---|---:|---|")
     print(f"| plain PyTorch | {p:.2f} | {' '.join(f'{t:.2f}' for t in plain)} |")
     print(f"| auglab (Lightning) | {o:.2f} | {' '.join(f'{t:.2f}' for t in ours)} |")

@@ -2,9 +2,10 @@
 and sampling throughput against the small CNN's training throughput (generation must not dominate a
 study's wall time).
 
-    .venv/bin/python benchmarks/generators.py [--per-class 100] [--epochs 3] [--batch-size 32]
+    .venv/bin/python benchmarks/generators.py [--per-class 100] [--epochs 3] [--batch-size 32] [--smoke]
 
 Both generators at their default options (width 32), the batch of the generative strategies' recipe.
+``--smoke``: 3 images per class, one epoch, 100 sampled images, 2 classifier steps.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import torch
 from framework_overhead import EpochTimer  # benchmarks/ is the script's folder, so its sibling imports
 
 from auglab.data.images import FashionMNISTDataModule
-from auglab.metrics.generator_evaluation import dataset_tensors
 from auglab.models.cdcgan import CDCGAN
 from auglab.models.cvae import CVAE
 from auglab.models.feature_classifier import Recipe, train_classifier
+from auglab.models.generator_evaluation import dataset_tensors
 from auglab.run.build import facts_for
 
 
@@ -38,7 +39,11 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--smoke", action="store_true", help="3 per class, 1 epoch, 100 samples, 2 classifier steps")
     args = parser.parse_args()
+    samples, steps = (100, 2) if args.smoke else (5000, 100)
+    if args.smoke:
+        args.per_class, args.epochs = 3, 1
     L.seed_everything(0)
     dm = FashionMNISTDataModule(train_per_class=args.per_class, batch_size=args.batch_size)
     dm.setup()
@@ -50,7 +55,7 @@ def main() -> None:
     print(f"{n} train images (Fashion-MNIST, {args.per_class} per class), batch {args.batch_size}, "
           f"torch threads {torch.get_num_threads()}, {'GPU' if torch.cuda.is_available() else 'CPU'}")
     print("| model | s / training epoch | sampled images / s |\n|---|---:|---:|")
-    labels = torch.arange(10).repeat(500)  # 5,000 images
+    labels = torch.arange(10).repeat(samples // 10)
     for name, model in models.items():
         seconds = epoch_time(model, dm, args.epochs)
         start = time.perf_counter()
@@ -59,8 +64,8 @@ def main() -> None:
         print(f"| {name} | {seconds:.2f} | {rate:,.0f} |")
     x, y = dataset_tensors(dm.train_set)
     start = time.perf_counter()
-    train_classifier(x, y, 10, Recipe(steps=100))
-    rate = 100 * 128 / (time.perf_counter() - start)
+    train_classifier(x, y, 10, Recipe(steps=steps))
+    rate = steps * 128 / (time.perf_counter() - start)
     print(f"small CNN (width 32) training: {rate:,.0f} images / s")
 
 

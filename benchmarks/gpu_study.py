@@ -3,7 +3,8 @@ is chosen by a short calibration, then the study runs once with that choice.
 
     .venv/bin/python benchmarks/gpu_study.py                              # on a GPU machine
     .venv/bin/python benchmarks/gpu_study.py --seeds 1 --strategies none,mixup --calibrate 1 \\
-        --extra trainer.max_epochs=1 data.train_per_class=10              # a smoke run on a CPU
+        --extra trainer.max_epochs=1 data.train_per_class=10              # a short run on a CPU
+    .venv/bin/python benchmarks/gpu_study.py --smoke      # one job per sweep, 1 epoch, 10 per class, on the CPU
 
 Prints the study's wall time, the per-job fixed cost (a job stopped after one batch of each split) and
 the sum of the jobs' own durations less that fixed cost (their epochs). Goal on one H200: <= 2 minutes.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,7 +50,13 @@ def main() -> None:
                         help="jobs_per_gpu values to try on a 3-epoch sweep of two jobs per slot")
     parser.add_argument("--extra", nargs="*", default=[], help="more overrides for every job")
     parser.add_argument("--out", type=Path, default=None, help="where the sweeps go (default: a temporary folder)")
+    parser.add_argument("--smoke", action="store_true", help="the fewest jobs: strategy none, one seed, calibration "
+                        "of jobs_per_gpu=1 on one job, 1 epoch, 10 per class, 1 test batch (the study's trainer=cpu)")
     args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.strategies, args.calibrate = 1, "none", [1]
+        args.extra = ["trainer.max_epochs=1", "data.train_per_class=10", "data.val_per_class=2",
+                      "++trainer.limit_test_batches=1", *args.extra]
     out = args.out or Path(tempfile.mkdtemp(prefix="gpu_study_"))
     strategies = args.strategies.split(",")
 
@@ -57,7 +65,7 @@ def main() -> None:
 
     rates = {}
     for per_gpu in args.calibrate:
-        count = 2 * per_gpu
+        count = (1 if args.smoke else 2) * per_gpu
         seeds = ",".join(str(s) for s in range(-(-count // len(strategies))))
         wall, durations = sweep(out / f"calibrate_{per_gpu}", [
             "trainer.max_epochs=3", f"augment={','.join(strategies)}", f"seed={seeds}",
@@ -73,7 +81,10 @@ def main() -> None:
     epochs = sum(durations) - len(durations) * fixed[0]
     print(f"study: {len(durations)} jobs, jobs_per_gpu={best}, wall {wall / 60:.2f} min; sum of job durations "
           f"{sum(durations):.0f} s, of which fixed cost {len(durations) * fixed[0]:.0f} s and epochs ~{epochs:.0f} s")
-    print(f"sweeps kept in {out}")
+    if args.smoke and not args.out:
+        shutil.rmtree(out)
+    else:
+        print(f"sweeps kept in {out}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Where a short job's fixed cost goes: Python start-up and imports, then each phase of ``train(cfg)``.
 
-    .venv/bin/python benchmarks/job_fixed_cost.py [--rounds 3] [--profile]
+    .venv/bin/python benchmarks/job_fixed_cost.py [--rounds 3] [--profile] [--smoke]
 
 The job is ``experiment=fashion_lowdata`` stopped after one batch of each split (one epoch of one train
 batch, one validation and one test batch), so what is left is what every job pays whatever its length:
 loading and splitting the data, building the model and trainer, checkpoints, figures, records. Imports are
 timed in fresh processes (``import lightning``; ``auglab.train``, which a mistyped option now stops in,
-before Lightning). ``--profile`` adds cProfile's top functions of one in-process job.
+before Lightning). ``--profile`` adds cProfile's top functions of one in-process job. ``--smoke``: one round,
+no warm-up job (its phases include the first job's lazy imports).
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top 25 (cumulative)")
+    parser.add_argument("--smoke", action="store_true", help="one round, no warm-up job")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds = 1
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.conftest composes the real configs
     imports = {
         "python -c pass": [import_seconds("pass") for _ in range(args.rounds)],
@@ -89,7 +93,8 @@ def main() -> None:
     for name, times in imports.items():
         print(f"| {name} | {statistics.median(times):.2f} |")
     with tempfile.TemporaryDirectory() as tmp:
-        timed_job(Path(tmp) / "warm-up")  # first job in the process: lazy imports, data decoded, caches
+        if not args.smoke:
+            timed_job(Path(tmp) / "warm-up")  # first job in the process: lazy imports, data decoded, caches
         runs = [timed_job(Path(tmp) / f"run{i}") for i in range(args.rounds)]
         print("\n| phase of train(cfg), one-batch job | seconds (median) |\n|---|---:|")
         for phase in runs[0]:

@@ -1,6 +1,7 @@
 """Peak resident memory of a command, e.g. the main job.
 
     .venv/bin/python benchmarks/peak_memory.py -- .venv/bin/auglab-train -m experiment=fashion_lowdata
+    .venv/bin/python benchmarks/peak_memory.py --smoke    # measures python -c "import auglab.train"
 
 Reports the largest resident set of any process the command started (Linux ``ru_maxrss``) and the
 wall time. With ``-m`` the whole sweep runs in one process, so this is the job's peak.
@@ -13,11 +14,18 @@ import subprocess
 import sys
 import time
 
+SMOKE = [sys.executable, "-c", "import auglab.train"]
+
 
 def main() -> None:
-    command = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    args = sys.argv[1:]
+    smoke = args[:1] == ["--smoke"]
+    args = args[1:] if smoke else args
+    command = args[args.index("--") + 1:] if "--" in args else args
+    if smoke and not command:
+        command = SMOKE
     if not command:
-        raise SystemExit("usage: peak_memory.py -- COMMAND [ARGS...]")
+        raise SystemExit("usage: peak_memory.py [--smoke] [--] COMMAND [ARGS...]")
     start = time.perf_counter()
     code = subprocess.call(command)
     wall = time.perf_counter() - start

@@ -1,13 +1,15 @@
 """auglab's SASRec / GRU4Rec vs RecBole's, on MovieLens-100k with one protocol, side by side.
 
     .venv/bin/python benchmarks/recbole_models.py --model sasrec --epochs 4 --seeds 0 1 2
+    .venv/bin/python benchmarks/recbole_models.py --smoke   # 1 epoch, seed 0, auglab on 50 users (debug=fast_sequence)
 
 Same data (ml-100k.inter from RecBole's wheel, 5-core filtering), chronological leave-one-out,
 full ranking, cross-entropy over all items, max_len 50, embedding 64, RecBole's default
 hyperparameters, batch 2048, Adam lr 0.001, the same number of epochs, the epoch with the best
 validation NDCG@10 tested. RecBole runs in a subprocess from the scratch folder that
 ``benchmarks/sequence_augment.py`` fills (never a dependency of auglab). Prints NDCG@10 and
-Recall@10 per seed and seconds per epoch (training + validation, wall) for both, and the ratios.
+Recall@10 per seed and seconds per epoch (training + validation, wall) for both, and the ratios. In smoke
+mode RecBole runs only if that folder already has it (nothing is installed).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sequence_augment import SCRATCH, ensure_recbole
+from sequence_augment import SCRATCH, ensure_recbole, recbole_installed
 
 RECBOLE_SIDE = r"""
 import json, logging, sys, time
@@ -71,10 +73,10 @@ def run_recbole(model: str, epochs: int, seed: int) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_auglab(model: str, epochs: int, seed: int) -> dict[str, float]:
+def run_auglab(model: str, epochs: int, seed: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
-        args = ["data=movielens_100k", f"model={model}", "trainer=cpu", f"trainer.max_epochs={epochs}", f"seed={seed}",
-                "callbacks.progress.refresh_rate=0", f"hydra.run.dir={out}"]
+        args = ["data=movielens_100k", f"model={model}", "trainer=cpu", *extra, f"trainer.max_epochs={epochs}",
+                f"seed={seed}", "callbacks.progress.refresh_rate=0", f"hydra.run.dir={out}"]
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "auglab.train", *args], check=True, capture_output=True)
         wall = time.perf_counter() - start
@@ -88,21 +90,32 @@ def main() -> None:
     parser.add_argument("--model", choices=["sasrec", "gru4rec"], default="sasrec")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--smoke", action="store_true", help="1 epoch, seed 0, auglab on debug=fast_sequence; "
+                        "RecBole only if installed")
     args = parser.parse_args()
-    ensure_recbole()
+    extra = ()
+    if args.smoke:
+        args.epochs, args.seeds, extra = 1, [0], ("debug=fast_sequence",)
     rows = {"RecBole": [], "auglab": []}
+    if args.smoke and not recbole_installed():
+        del rows["RecBole"]
+        print(f"RecBole skipped: not in {SCRATCH} (a run without --smoke installs it there)")
+    else:
+        ensure_recbole()
     for seed in args.seeds:
-        rows["RecBole"].append(run_recbole(args.model, args.epochs, seed))
-        rows["auglab"].append(run_auglab(args.model, args.epochs, seed))
-        print(f"seed {seed}: RecBole {rows['RecBole'][-1]}  auglab {rows['auglab'][-1]}", flush=True)
+        if "RecBole" in rows:
+            rows["RecBole"].append(run_recbole(args.model, args.epochs, seed))
+        rows["auglab"].append(run_auglab(args.model, args.epochs, seed, extra))
+        print(f"seed {seed}: " + "  ".join(f"{name} {results[-1]}" for name, results in rows.items()), flush=True)
     print(f"\n{args.model}, ml-100k, {args.epochs} epochs, seeds {args.seeds}, CPU")
     print("| | NDCG@10 | Recall@10 | s/epoch |\n|---|---:|---:|---:|")
     for name, results in rows.items():
         cells = [statistics.mean(r[k] for r in results) for k in ("ndcg@10", "recall@10", "s_per_epoch")]
         print(f"| {name} | {cells[0]:.4f} | {cells[1]:.4f} | {cells[2]:.1f} |")
-    ratio = statistics.mean(r["s_per_epoch"] for r in rows["auglab"]) / statistics.mean(
-        r["s_per_epoch"] for r in rows["RecBole"])
-    print(f"time per epoch, auglab / RecBole: {ratio:.2f}")
+    if "RecBole" in rows:
+        ratio = statistics.mean(r["s_per_epoch"] for r in rows["auglab"]) / statistics.mean(
+            r["s_per_epoch"] for r in rows["RecBole"])
+        print(f"time per epoch, auglab / RecBole: {ratio:.2f}")
 
 
 if __name__ == "__main__":

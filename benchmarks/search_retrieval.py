@@ -3,16 +3,19 @@ the test queries for BM25 (bm25s, through ``models/bm25.py``) and for the bi-enc
 in length-sorted chunks, one matrix product per query batch); and corpus embedding throughput against
 sentence-transformers' ``encode`` on the same checkpoint and batch size (its peer; ``pip install -e '.[bench]'``).
 
-    .venv/bin/python benchmarks/search_retrieval.py [--documents 35311] [--threads 2] [--rounds 2]
+    .venv/bin/python benchmarks/search_retrieval.py [--documents 35311] [--threads 2] [--rounds 2] [--smoke]
 
 Both sides of the embedding comparison run ``--rounds`` times, alternating, on the same titles; medians are
 compared. Retrieval counts what a validation epoch does per query: the query's scores against every document and
-the ranks of its relevant documents (``metrics/ranking.py``), in batches of 256 queries.
+the ranks of its relevant documents (``metrics/ranking.py``), in batches of 256 queries. Without
+sentence-transformers the embedding comparison is skipped with a line saying how to get it. ``--smoke``: the
+first 300 offers as the corpus, one round.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import time
 
@@ -20,13 +23,35 @@ import numpy as np
 import torch
 
 from auglab.data.sources import pricerunner
-from auglab.data.text_batch import padded
 from auglab.metrics.ranking import RankingMetrics, relevant_ranks
 from auglab.models.bi_encoder import BiEncoder
 from auglab.models.bm25 import BM25Index
 from auglab.pretrained import hf_checkpoint
+from auglab.pretrained.text_batch import padded
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def compare_embedding(model: BiEncoder, subset: list[str], rounds: int, batch_size: int) -> None:
+    """auglab's corpus embedding vs sentence-transformers' ``encode``, alternating rounds, same titles."""
+    from sentence_transformers import SentenceTransformer
+
+    peer = SentenceTransformer(hf_checkpoint.resolve(MINILM), device="cpu")
+    peer.max_seq_length = model.max_length  # the same truncation on both sides (32 tokens)
+    model.encode_texts(subset[:64]), peer.encode(subset[:64])  # warm-up: first calls allocate and dispatch
+    ours, theirs = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        mine = model.encode_texts(subset)
+        ours.append(len(subset) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        other = peer.encode(subset, batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True)
+        theirs.append(len(subset) / (time.perf_counter() - start))
+    agreement = float((mine * other.to(mine.dtype)).sum(1).min())
+    print(f"embedding {len(subset)} titles: auglab {statistics.median(ours):,.0f} vs sentence-transformers "
+          f"{statistics.median(theirs):,.0f} texts/s: {statistics.median(ours) / statistics.median(theirs):.2f}x "
+          f"(rounds {[round(v) for v in ours]} vs {[round(v) for v in theirs]}); lowest cosine between the two "
+          f"sides' embeddings of one title {agreement:.5f}")
 
 
 def main() -> None:
@@ -35,9 +60,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--smoke", action="store_true", help="the first 300 offers, one round")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    collection = pricerunner.search_collection(pricerunner.load())
+    offers = pricerunner.load()
+    if args.smoke:
+        offers, args.rounds = offers.head(300), 1
+    collection = pricerunner.search_collection(offers)
     docs = collection.documents
     test = np.random.default_rng(0).permutation(len(collection.queries))[:round(0.1 * len(collection.queries))]
     lists = [collection.relevant[i] for i in test]
@@ -58,25 +87,10 @@ def main() -> None:
 
     model = BiEncoder(documents=docs, checkpoint=MINILM, corpus_batch_size=args.batch_size,
                       optimizer=None).eval()
-    from sentence_transformers import SentenceTransformer
-
-    peer = SentenceTransformer(hf_checkpoint.resolve(MINILM), device="cpu")
-    peer.max_seq_length = model.max_length  # the same truncation on both sides (32 tokens)
-    subset = docs[:args.documents] if args.documents else docs
-    model.encode_texts(subset[:64]), peer.encode(subset[:64])  # warm-up: first calls allocate and dispatch
-    ours, theirs = [], []
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        mine = model.encode_texts(subset)
-        ours.append(len(subset) / (time.perf_counter() - start))
-        start = time.perf_counter()
-        other = peer.encode(subset, batch_size=args.batch_size, convert_to_tensor=True, normalize_embeddings=True)
-        theirs.append(len(subset) / (time.perf_counter() - start))
-    agreement = float((mine * other.to(mine.dtype)).sum(1).min())
-    print(f"embedding {len(subset)} titles: auglab {statistics.median(ours):,.0f} vs sentence-transformers "
-          f"{statistics.median(theirs):,.0f} texts/s: {statistics.median(ours) / statistics.median(theirs):.2f}x "
-          f"(rounds {[round(v) for v in ours]} vs {[round(v) for v in theirs]}); lowest cosine between the two "
-          f"sides' embeddings of one title {agreement:.5f}")
+    if importlib.util.find_spec("sentence_transformers") is None:
+        print("embedding comparison skipped: sentence-transformers is not installed (pip install -e '.[bench]')")
+    else:
+        compare_embedding(model, docs[:args.documents] if args.documents else docs, args.rounds, args.batch_size)
 
     start = time.perf_counter()
     model.corpus_embeddings = model.encode_texts(docs)  # what index_corpus does, without its progress bar

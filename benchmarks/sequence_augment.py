@@ -1,6 +1,6 @@
 """Sequence augmentation throughput: auglab's batched device transforms vs RecBole's own transforms.
 
-    .venv/bin/python benchmarks/sequence_augment.py [--batch 2048] [--len 50] [--repeats 5]
+    .venv/bin/python benchmarks/sequence_augment.py [--batch 2048] [--len 50] [--repeats 5] [--smoke]
 
 Both sides get the same batch: 2,048 ml-100k training histories of up to 50 items (RecBole's layout:
 left-aligned, 0-padded, with lengths). RecBole (``recbole/data/transform.py``: ``CropItemSequence``,
@@ -8,7 +8,8 @@ left-aligned, 0-padded, with lengths). RecBole (``recbole/data/transform.py``: `
 path, which this script fills once with ``pip install --target`` (RecBole and the packages its
 import chain needs, never torch or numpy); it never becomes a dependency of auglab. Note that
 RecBole's mask also draws a negative item per masked position (it serves BERT4Rec-style training),
-so it does somewhat more work than ``SeqMask``. Sequences per second, median of ``--repeats``.
+so it does somewhat more work than ``SeqMask``. Sequences per second, median of ``--repeats``. ``--smoke``: 32
+sequences of up to 20 items, one repeat, RecBole only if the scratch folder already has it (no install).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from auglab.augment import RunContext
+from auglab.augment.context import setup_transforms
 from auglab.augment.sequence import SeqCrop, SeqMask, SeqReorder
 from auglab.data.sequences import MovieLens100kDataModule
 from auglab.data.user_sequences import UserSequences
@@ -53,8 +57,12 @@ print(json.dumps(out))
 """
 
 
+def recbole_installed() -> bool:
+    return (SCRATCH / "recbole" / "data" / "transform.py").is_file()
+
+
 def ensure_recbole() -> None:
-    if (SCRATCH / "recbole" / "data" / "transform.py").is_file():
+    if recbole_installed():
         return
     print(f"installing RecBole and its import chain into {SCRATCH} (once)", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(SCRATCH),
@@ -62,9 +70,9 @@ def ensure_recbole() -> None:
 
 
 def auglab_rates(x: torch.Tensor, num_items: int, repeats: int, device: torch.device) -> dict[str, float]:
-    mask = SeqMask(gamma=0.3)
-    mask.fit(UserSequences.from_list([], num_items))
-    transforms = {"crop": SeqCrop(eta=0.6), "mask": mask, "reorder": SeqReorder(beta=0.3)}
+    transforms = {"crop": SeqCrop(eta=0.6), "mask": SeqMask(gamma=0.3), "reorder": SeqReorder(beta=0.3)}
+    # what a run hands them once (the mask item is num_items + 1)
+    setup_transforms(list(transforms.values()), RunContext(train=UserSequences.from_list([], num_items)))
     x, y = x.to(device), torch.zeros(len(x), dtype=torch.int64, device=device)
     out = {}
     for name, transform in transforms.items():
@@ -82,24 +90,37 @@ def auglab_rates(x: torch.Tensor, num_items: int, repeats: int, device: torch.de
     return out
 
 
+def recbole_rates(x: torch.Tensor, num_items: int, repeats: int) -> dict[str, float]:
+    """RecBole's transforms on the same batch, in a subprocess with the scratch folder on its path."""
+    with tempfile.TemporaryDirectory() as tmp:
+        batch_file = Path(tmp) / "batch.pt"
+        torch.save(x, batch_file)
+        proc = subprocess.run([sys.executable, "-c", RECBOLE_SIDE, str(batch_file), str(num_items), str(repeats)],
+                              env={**os.environ, "PYTHONPATH": str(SCRATCH)}, capture_output=True, text=True,
+                              check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=2048)
     parser.add_argument("--len", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="32 sequences, one repeat; RecBole only if installed")
     args = parser.parse_args()
+    if args.smoke:
+        args.batch, args.len, args.repeats = 32, 20, 1
     dm = MovieLens100kDataModule(max_len=args.len)
     dm.setup()
     generator = torch.Generator().manual_seed(0)
     idx = torch.randperm(len(dm.train_set), generator=generator)[: args.batch].tolist()
     x, _ = dm.train_set.__getitems__(idx)  # [B, L]
-    ensure_recbole()
-    batch_file = SCRATCH.parent / "batch.pt"
-    torch.save(x, batch_file)
-    env = {**os.environ, "PYTHONPATH": str(SCRATCH)}
-    proc = subprocess.run([sys.executable, "-c", RECBOLE_SIDE, str(batch_file), str(dm.num_items), str(args.repeats)],
-                          env=env, capture_output=True, text=True, check=True)
-    recbole = json.loads(proc.stdout.strip().splitlines()[-1])
+    recbole = None
+    if args.smoke and not recbole_installed():
+        print(f"RecBole skipped: not in {SCRATCH} (a run without --smoke installs it there)")
+    else:
+        ensure_recbole()
+        recbole = recbole_rates(x, dm.num_items, args.repeats)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(f"{len(x)} sequences of up to {x.shape[1]} items (mean length {float((x > 0).sum(1).float().mean()):.1f})")
     print("| op | RecBole seq/s (CPU) | " + " | ".join(f"auglab seq/s ({d.type})" for d in devices)
@@ -108,8 +129,9 @@ def main() -> None:
     rates = {d.type: auglab_rates(x, dm.num_items, args.repeats, d) for d in devices}
     for op in ("crop", "mask", "reorder"):
         ours = [rates[d.type][op] for d in devices]
-        print(f"| {op} | {recbole[op]:,.0f} | " + " | ".join(f"{r:,.0f}" for r in ours) + " | "
-              + " | ".join(f"{r / recbole[op]:.0f}x" for r in ours) + " |")
+        theirs = recbole[op] if recbole else None
+        print(f"| {op} | {f'{theirs:,.0f}' if theirs else '-'} | " + " | ".join(f"{r:,.0f}" for r in ours) + " | "
+              + " | ".join(f"{r / theirs:.0f}x" if theirs else "-" for r in ours) + " |")
 
 
 if __name__ == "__main__":

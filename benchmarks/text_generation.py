@@ -4,6 +4,7 @@ prompt, options and device, in one run. Also the cache-hit re-run, and Apertium 
 batch) vs one process per sentence.
 
     .venv/bin/python benchmarks/text_generation.py --titles 64 --threads 1
+    .venv/bin/python benchmarks/text_generation.py --smoke     # 4 titles, 4 new tokens, batch 4
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=24)
+    parser.add_argument("--smoke", action="store_true", help="4 titles, 4 new tokens, batch 4")
     args = parser.parse_args()
+    if args.smoke:
+        args.titles, args.max_new_tokens, args.batch_size = 4, 4, 4
     torch.set_num_threads(args.threads)
     cache = Path(tempfile.mkdtemp(prefix="auglab-bench-"))
     device = "cuda" if torch.cuda.is_available() else "cpu"
