@@ -133,8 +133,8 @@ def test_cvae_logs_its_terms_and_picks_the_lowest_validation_loss(tmp_path):
 def test_fid_of_a_set_with_itself_is_zero_and_with_noise_large():
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    from auglab.metrics.generator_evaluation import ClassifierFeatures
     from auglab.models.backbones import SmallCNN
+    from auglab.models.generator_evaluation import ClassifierFeatures
 
     torch.manual_seed(0)
     features = ClassifierFeatures(SmallCNN(in_channels=1, num_classes=3, width=8))

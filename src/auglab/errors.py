@@ -75,3 +75,11 @@ def check_choice(option: str, value: object, choices: Sequence[str]) -> str:
     if value not in choices:
         raise OptionError(option, value, f"one of {', '.join(choices)}")
     return str(value)
+
+
+def whole_number(name: str, value: object) -> int:
+    """A whole number >= 1 for option ``name``, or a one-line error that names it."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
+        raise AuglabError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(text)

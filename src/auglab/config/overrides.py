@@ -4,7 +4,7 @@ that lists the valid choices, not in Hydra's four."""
 from __future__ import annotations
 
 from auglab.config.catalogue import groups, options
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, whole_number
 
 NULLABLE_GROUPS = {"experiment", "debug", "logger", "hparams_search"}
 USER_CONFIG_FLAGS = ("--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn")
@@ -95,11 +95,3 @@ def check_overrides(args: list[str]) -> None:
 
 
 LAUNCHER_COUNTS = ("hydra.launcher.jobs_per_gpu", "hydra.launcher.cpu_jobs")
-
-
-def whole_number(name: str, value: object) -> int:
-    """A whole number >= 1 for option ``name``, or a one-line error that names it."""
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or int(text) < 1:
-        raise AuglabError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(text)

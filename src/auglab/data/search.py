@@ -24,9 +24,9 @@ from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import pricerunner
 from auglab.data.sources.search_files import SearchCollection, read_folder
-from auglab.data.text_batch import padded
 from auglab.errors import AuglabError, check_count
 from auglab.pretrained import hf_checkpoint
+from auglab.pretrained.text_batch import padded
 from auglab.storage.fingerprint import fingerprint
 
 

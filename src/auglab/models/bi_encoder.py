@@ -13,14 +13,13 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from auglab.data.text_batch import padded
 from auglab.errors import check_count, check_positive
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.models.retriever import Retriever
 from auglab.models.sentence_embedding import mean_pool
 from auglab.models.warmup import check_warmup, warmup_then_decay
 from auglab.pretrained import hf_checkpoint
-from auglab.sweep import console
+from auglab.pretrained.text_batch import padded
 
 
 class BiEncoder(Retriever):
@@ -73,7 +72,9 @@ class BiEncoder(Retriever):
     def index_corpus(self) -> None:
         if self.corpus_embeddings is not None and not self.trains:  # weights that never change: embed once
             return
-        progress = not console.in_sweep() and self.global_rank == 0
+        # the trainer's own progress bar says whether bars are wanted (run/build.py removes it in a sweep)
+        progress = self._trainer is not None and self.trainer.progress_bar_callback is not None
+        progress = progress and self.global_rank == 0
         self.corpus_embeddings = self.encode_texts(self.documents, progress=progress)
 
     def score(self, x: dict[str, Any]) -> torch.Tensor:

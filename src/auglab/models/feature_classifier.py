@@ -1,6 +1,6 @@
 """A small image classifier trained with a fixed recipe, in a plain loop, for judging images rather than for
 a study: the feature space of the generators' FID / KID and their Classification Accuracy Score
-(``metrics/generator_evaluation.py``), and the ``min_confidence`` filter of generated images.
+(``models/generator_evaluation.py``), and the ``min_confidence`` filter of generated images.
 
 The network is auglab's SmallCNN (width 32). The one trained on a real train split is cached under
 ``<cache_dir>/feature_classifier/<sha>.pt``, keyed by a hash of that split (images and labels) and the

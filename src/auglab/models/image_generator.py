@@ -12,8 +12,8 @@ from torchvision.utils import save_image
 
 from auglab.errors import check_count
 from auglab.figures.to_loggers import log_image
-from auglab.metrics.generator_evaluation import GeneratorEvaluation
 from auglab.models.base import AuglabModule
+from auglab.models.generator_evaluation import GeneratorEvaluation
 from auglab.storage.atomic import write_json
 
 GRID_SEED = 1234  # the fixed noise of the sample grids; its own generator, so training draws are untouched

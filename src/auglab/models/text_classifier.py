@@ -13,13 +13,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from auglab.data.text_batch import TextBatch
 from auglab.errors import OptionError
 from auglab.models.attack_surface import AttackSurface, embedding_rms
 from auglab.models.classifier import Classifier
 from auglab.models.text_inputs import add_embedding_noise, mix_sentences, mixing_head_input
 from auglab.models.warmup import check_warmup, warmup_then_decay
 from auglab.pretrained import hf_checkpoint
+from auglab.pretrained.text_batch import TextBatch
 
 
 class TextAttackSurface(AttackSurface):

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from auglab.data.text_batch import TextBatch
 from auglab.errors import AuglabError
+from auglab.pretrained.text_batch import TextBatch
 
 
 def add_embedding_noise(embeds: torch.Tensor, x: TextBatch, weight: torch.Tensor) -> torch.Tensor:

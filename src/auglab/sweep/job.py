@@ -23,8 +23,8 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
 from auglab.errors import AuglabError, one_line, root_cause
-from auglab.run.provenance import code_version
 from auglab.storage.atomic import read_json, write_json
+from auglab.storage.code_version import code_version
 from auglab.sweep import console, ddp, slurm
 from auglab.sweep.decision import FRESH, RESUME, SKIP, decide, last_checkpoint
 from auglab.sweep.identity import JOB_RECORD, job_identity, read_record

@@ -12,7 +12,7 @@ from hydra.core.utils import JobReturn
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from omegaconf import OmegaConf
 
-from auglab.config.overrides import whole_number
+from auglab.errors import whole_number
 from auglab.sweep import console as sweep_console
 from auglab.sweep.slots import PinnedTask, plan_slots, visible_gpus
 

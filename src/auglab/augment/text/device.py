@@ -16,9 +16,9 @@ from typing import Any
 import torch
 
 from auglab.augment.context import RunContext
-from auglab.data.text_batch import TextBatch
 from auglab.errors import AuglabError, check_choice, check_count, check_fraction, check_positive
 from auglab.pretrained import hf_checkpoint
+from auglab.pretrained.text_batch import TextBatch
 from auglab.storage.artefact_cache import load_or_compute
 from auglab.storage.fingerprint import fingerprint
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from auglab.augment.label_mixing import LabelMixer
-from auglab.data.text_batch import TextBatch
+from auglab.pretrained.text_batch import TextBatch
 
 
 class SentenceMixUp(LabelMixer):
