@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import CSVLogger
 
+from auglab.config.composition import model_defaults
 from auglab.data.images import FashionMNISTDataModule
 from auglab.data.text import FineFoodReviewsDataModule
 from auglab.models.backbones import SmallCNN
@@ -60,10 +61,12 @@ def make_datamodule(data: str, per_class: int, max_length: int = 128) -> L.Light
 
 def make_model(dm: L.LightningDataModule) -> L.LightningModule:
     if isinstance(dm, FineFoodReviewsDataModule):
-        return BertClassifier(checkpoint=MINILM, optimizer=functools.partial(torch.optim.AdamW, lr=5e-5,
+        return BertClassifier(**model_defaults("bert"),
+                              checkpoint=MINILM, optimizer=functools.partial(torch.optim.AdamW, lr=5e-5,
                                                                              weight_decay=0.01),
                               **facts_for(BertClassifier, dm.data_facts()))
-    return ImageClassifier(net=functools.partial(SmallCNN, width=32), optimizer=functools.partial(
+    return ImageClassifier(**model_defaults("image_cnn"),
+                           net=functools.partial(SmallCNN, width=32), optimizer=functools.partial(
         torch.optim.AdamW, lr=0.003, weight_decay=0.0005), **facts_for(ImageClassifier, dm.data_facts()))
 
 

@@ -18,6 +18,7 @@ import lightning as L
 import torch
 from framework_overhead import EpochTimer  # benchmarks/ is the script's folder, so its sibling imports
 
+from auglab.config.composition import model_defaults
 from auglab.data.images import FashionMNISTDataModule
 from auglab.models.cdcgan import CDCGAN
 from auglab.models.cvae import CVAE
@@ -49,8 +50,9 @@ def main() -> None:
     dm.setup()
     kwargs = facts_for(CDCGAN, dm.data_facts())
     kwargs["sample_every_n_epochs"] = 0  # no grids: they would land in samples/ of the current folder
-    models = {"cdcgan": CDCGAN(**kwargs, optimizer=functools.partial(torch.optim.Adam, lr=2e-4)),
-              "cvae": CVAE(**kwargs, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))}
+    models = {"cdcgan": CDCGAN(**model_defaults("cdcgan"),
+                               **kwargs, optimizer=functools.partial(torch.optim.Adam, lr=2e-4)),
+              "cvae": CVAE(**model_defaults("cvae"), **kwargs, optimizer=functools.partial(torch.optim.Adam, lr=1e-3))}
     n = dm.split_sizes["train"]
     print(f"{n} train images (Fashion-MNIST, {args.per_class} per class), batch {args.batch_size}, "
           f"torch threads {torch.get_num_threads()}, {'GPU' if torch.cuda.is_available() else 'CPU'}")

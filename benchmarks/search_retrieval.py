@@ -22,6 +22,7 @@ import time
 import numpy as np
 import torch
 
+from auglab.config.composition import model_defaults
 from auglab.data.sources import pricerunner
 from auglab.metrics.ranking import RankingMetrics, relevant_ranks
 from auglab.models.bi_encoder import BiEncoder
@@ -85,7 +86,8 @@ def main() -> None:
     print(f"BM25: index {build:.2f} s; full-corpus retrieval {bm25_qps:,.0f} queries/s; "
           f"ndcg@10 {float(metrics.compute()['ndcg@10']):.4f}")
 
-    model = BiEncoder(documents=docs, checkpoint=MINILM, corpus_batch_size=args.batch_size,
+    model = BiEncoder(**model_defaults("bi_encoder"),
+                      documents=docs, checkpoint=MINILM, corpus_batch_size=args.batch_size,
                       optimizer=None).eval()
     if importlib.util.find_spec("sentence_transformers") is None:
         print("embedding comparison skipped: sentence-transformers is not installed (pip install -e '.[bench]')")

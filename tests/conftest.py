@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -101,3 +102,17 @@ def image_folder(tmp_path: Path) -> Path:
     make_image_folder(tmp_path / "shop" / "train", {"bag": 15, "shoe": 15, "shirt": 15}, seed=0)
     make_image_folder(tmp_path / "shop" / "test", {"bag": 5, "shoe": 4, "shirt": 4}, seed=1)
     return tmp_path / "shop"
+
+
+
+@functools.cache
+def _defaults(name: str) -> tuple:
+    from auglab.config.composition import model_defaults
+
+    GlobalHydra.instance().clear()
+    return tuple(model_defaults(name).items())
+
+
+def monitoring(name: str) -> dict:
+    """``monitor``, ``monitor_mode`` (and ``ks``) of the ``model=<name>`` option, for models built by hand."""
+    return dict(_defaults(name))

@@ -21,27 +21,30 @@ from auglab.models.backbones import SmallCNN
 from auglab.models.gru4rec import GRU4Rec
 from auglab.models.image_classifier import ImageClassifier
 from auglab.models.text_classifier import CNNBody, SmallTextClassifier
-from tests.conftest import compose_cfg, run_cli
+from tests.conftest import compose_cfg, monitoring, run_cli
 
 ADAM = functools.partial(torch.optim.Adam, lr=1e-3)
 
 
 def image_model():
     torch.manual_seed(0)
-    return ImageClassifier(net=functools.partial(SmallCNN, width=8, dropout=0.0), num_classes=3, in_channels=1,
+    return ImageClassifier(**monitoring("image_cnn"),
+                           net=functools.partial(SmallCNN, width=8, dropout=0.0), num_classes=3, in_channels=1,
                            mean=[0.3], std=[0.2], optimizer=ADAM).train()
 
 
 def text_model():
     torch.manual_seed(0)
-    return SmallTextClassifier(body=functools.partial(CNNBody, filters=8, width=3), num_classes=2, vocab_size=30,
+    return SmallTextClassifier(**monitoring("text_cnn"),
+                               body=functools.partial(CNNBody, filters=8, width=3), num_classes=2, vocab_size=30,
                                pad_token_id=0, init_embeddings=False, embedding_dim=8, freeze_embeddings=False,
                                optimizer=ADAM).train()
 
 
 def items_model():
     torch.manual_seed(0)
-    return GRU4Rec(num_items=20, max_len=6, embedding_size=8, hidden_size=8, dropout=0.0, optimizer=ADAM).train()
+    return GRU4Rec(**monitoring("gru4rec"),
+                   num_items=20, max_len=6, embedding_size=8, hidden_size=8, dropout=0.0, optimizer=ADAM).train()
 
 
 def image_batch():

@@ -15,6 +15,7 @@ from auglab.augment.label_allocation import labels_to_generate
 from auglab.config.composition import compose_model
 from auglab.errors import AuglabError
 from auglab.models.cvae import CVAE
+from tests.conftest import monitoring
 
 
 def _examples(counts: tuple[int, ...] = (6, 3, 3), size: int = 28) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,9 +69,9 @@ def _fake_run(folder: Path, model_cfg: dict, state_dict: dict) -> Path:
 
 def test_a_users_generator_checkpoint_is_used_and_wrong_ones_are_refused(tmp_path):
     images, labels = _examples()
-    cvae_cfg = {"_target_": "auglab.models.cvae.CVAE", "width": 8, "latent_dim": 4,
+    cvae_cfg = {"_target_": "auglab.models.cvae.CVAE", "width": 8, "latent_dim": 4, **monitoring("cvae"),
                 "optimizer": {"_target_": "torch.optim.Adam", "_partial_": True}}
-    trained = CVAE(num_classes=3, in_channels=1, image_size=28, width=8, latent_dim=4,
+    trained = CVAE(**monitoring("cvae"), num_classes=3, in_channels=1, image_size=28, width=8, latent_dim=4,
                    optimizer=torch.optim.Adam)
     good = _fake_run(tmp_path / "good", cvae_cfg, trained.state_dict())
     stage = GeneratedImages(generator="cvae", generator_ckpt=str(good), ratio=1.0)

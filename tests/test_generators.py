@@ -14,7 +14,7 @@ from auglab.errors import AuglabError
 from auglab.models.cdcgan import CDCGAN
 from auglab.models.cvae import CVAE
 from auglab.models.generative_nets import ConvDecoder, ConvEncoder, upsampling_steps
-from tests.conftest import run_cli
+from tests.conftest import monitoring, run_cli
 from tests.test_cli import assert_one_line_error
 
 ADAM = functools.partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
@@ -28,8 +28,10 @@ def test_nets_follow_the_image_size_and_channels(size, channels):
     assert decoder(torch.randn(2, 10)).shape == (2, channels, size, size)
     encoder = ConvEncoder(channels=channels, image_size=size, width=8)
     assert encoder(torch.rand(2, channels, size, size)).shape == (2, encoder.feature_dim)
-    for model in (CDCGAN(num_classes=3, in_channels=channels, image_size=size, width=8, optimizer=ADAM),
-                  CVAE(num_classes=3, in_channels=channels, image_size=size, width=8, optimizer=ADAM)):
+    for model in (CDCGAN(**monitoring("cdcgan"),
+                         num_classes=3, in_channels=channels, image_size=size, width=8, optimizer=ADAM),
+                  CVAE(**monitoring("cvae"),
+                       num_classes=3, in_channels=channels, image_size=size, width=8, optimizer=ADAM)):
         images = model.sample(torch.tensor([0, 1, 2, 2]))
         assert images.shape == (4, channels, size, size)
         assert images.min() >= 0 and images.max() <= 1
@@ -43,8 +45,10 @@ def test_an_image_size_the_nets_cannot_build_fails_in_one_line(size):
 
 def test_samples_depend_on_the_class_and_the_grid_noise_is_fixed():
     torch.manual_seed(0)
-    gan = CDCGAN(num_classes=4, in_channels=1, image_size=28, width=8, ema_decay=None, optimizer=ADAM)
-    again = CDCGAN(num_classes=4, in_channels=1, image_size=28, width=8, ema_decay=None, optimizer=ADAM)
+    gan = CDCGAN(**monitoring("cdcgan"),
+                 num_classes=4, in_channels=1, image_size=28, width=8, ema_decay=None, optimizer=ADAM)
+    again = CDCGAN(**monitoring("cdcgan"),
+                   num_classes=4, in_channels=1, image_size=28, width=8, ema_decay=None, optimizer=ADAM)
     assert torch.equal(gan.grid_noise, again.grid_noise)  # whatever the global seed did in between
     noise = torch.randn(1, gan.latent_dim).expand(2, -1)
     a, b = gan.generate(noise, torch.tensor([0, 3]))
@@ -55,7 +59,8 @@ def test_cvae_loss_is_reconstruction_plus_beta_kl():
     torch.manual_seed(0)
     x, y = torch.rand(4, 1, 28, 28), torch.tensor([0, 1, 2, 1])
     for beta in (0.0, 4.0):
-        model = CVAE(num_classes=3, in_channels=1, image_size=28, width=8, beta=beta, optimizer=ADAM).eval()
+        model = CVAE(**monitoring("cvae"),
+                     num_classes=3, in_channels=1, image_size=28, width=8, beta=beta, optimizer=ADAM).eval()
         loss = model.score_batch((x, y), "val")
         logits, mean, log_var = model(x, y)
         recon = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="sum") / 4

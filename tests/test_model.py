@@ -12,10 +12,12 @@ from auglab.errors import AuglabError
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.models.backbones import SmallCNN, resnet
 from auglab.models.image_classifier import ImageClassifier
+from tests.conftest import monitoring
 
 
 def make_model(k: int = 3) -> ImageClassifier:
-    return ImageClassifier(net=functools.partial(SmallCNN, width=8), num_classes=k, in_channels=1,
+    return ImageClassifier(**monitoring("image_cnn"),
+                           net=functools.partial(SmallCNN, width=8), num_classes=k, in_channels=1,
                            optimizer=functools.partial(torch.optim.SGD, lr=0.1), class_names=["a", "b/c", "d"])
 
 

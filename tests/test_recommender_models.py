@@ -12,6 +12,7 @@ from auglab.errors import AuglabError
 from auglab.models.gru4rec import GRU4Rec
 from auglab.models.recommender import last_position
 from auglab.models.sasrec import SASRec, SelfAttentionBlock
+from tests.conftest import monitoring
 
 ADAM = functools.partial(torch.optim.Adam, lr=0.001)
 
@@ -26,7 +27,7 @@ def _histories(n: int, length: int, num_items: int) -> torch.Tensor:
 @pytest.mark.parametrize("model_cls", [GRU4Rec, SASRec])
 def test_scores_depend_on_the_real_items_only(model_cls):
     torch.manual_seed(0)
-    model = model_cls(num_items=30, max_len=12, optimizer=ADAM).eval()
+    model = model_cls(**monitoring(model_cls.__name__.lower()), num_items=30, max_len=12, optimizer=ADAM).eval()
     x = _histories(16, 8, 30)  # [16, 8]
     wider = torch.cat([x, torch.zeros(16, 4, dtype=x.dtype)], 1)  # the same histories, more padding
     with torch.no_grad():
@@ -50,16 +51,16 @@ def test_sasrec_last_block_on_the_scored_position_equals_the_full_block():
 
 def test_bad_model_values_fail_before_training():
     with pytest.raises(AuglabError, match="model.num_heads=3 must divide model.embedding_size=64"):
-        SASRec(num_items=10, max_len=5, num_heads=3, optimizer=ADAM)
+        SASRec(**monitoring("sasrec"), num_items=10, max_len=5, num_heads=3, optimizer=ADAM)
     with pytest.raises(AuglabError, match="model.num_layers=0 is invalid: it must be an integer >= 1"):
-        SASRec(num_items=10, max_len=5, num_layers=0, optimizer=ADAM)
+        SASRec(**monitoring("sasrec"), num_items=10, max_len=5, num_layers=0, optimizer=ADAM)
     with pytest.raises(AuglabError, match="model.loss=bpr samples negatives but the data has 1 item"):
-        GRU4Rec(num_items=1, max_len=5, loss="bpr", optimizer=ADAM)
+        GRU4Rec(**monitoring("gru4rec"), num_items=1, max_len=5, loss="bpr", optimizer=ADAM)
 
 
 def test_scores_stay_float32_under_mixed_precision():
     torch.manual_seed(0)
-    model = SASRec(num_items=30, max_len=8, optimizer=ADAM).eval()
+    model = SASRec(**monitoring("sasrec"), num_items=30, max_len=8, optimizer=ADAM).eval()
     x = _histories(4, 8, 30)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         scores = model(x)

@@ -16,7 +16,7 @@ from auglab.errors import AuglabError
 from auglab.models.text_classifier import BertClassifier, CNNBody, SmallTextClassifier
 from auglab.models.text_inputs import add_embedding_noise
 from auglab.pretrained import hf_checkpoint
-from tests.conftest import compose_cfg
+from tests.conftest import compose_cfg, monitoring
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 TEXTS = ["the coffee was fresh and tasty", "stale bread from karbosi", "a lovely tea with a bitter finish"] * 20
@@ -135,7 +135,8 @@ def mixup_draw(x, lam, n):
 def test_text_cnn_blends_its_pooled_features_under_text_mixup(tokenizer):
     x, _ = batch(tokenizer)
     torch.manual_seed(0)
-    model = SmallTextClassifier(body=functools.partial(CNNBody, filters=8), num_classes=2, vocab_size=50,
+    model = SmallTextClassifier(**monitoring("text_cnn"),
+                                body=functools.partial(CNNBody, filters=8), num_classes=2, vocab_size=50,
                                 pad_token_id=0, init_embeddings=False, embedding_dim=4,
                                 optimizer=torch.optim.Adam).eval()
     x = {**x, "input_ids": x["input_ids"] % 50}
@@ -147,7 +148,7 @@ def test_text_cnn_blends_its_pooled_features_under_text_mixup(tokenizer):
 
 def test_bert_blends_the_input_of_its_classification_head_under_text_mixup(tokenizer):
     x, _ = batch(tokenizer)
-    model = BertClassifier(checkpoint=MINILM, num_classes=3, optimizer=torch.optim.AdamW).eval()
+    model = BertClassifier(**monitoring("bert"), checkpoint=MINILM, num_classes=3, optimizer=torch.optim.AdamW).eval()
     with torch.no_grad():
         plain = model(x)
         mixed = model(mixup_draw(x, 0.25, len(TEXTS)))

@@ -15,3 +15,12 @@ def compose_model(name: str) -> DictConfig:
         return compose(config_name="train", overrides=[f"model={name}"]).model
     with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
         return compose(config_name="train", overrides=[f"model={name}"]).model
+
+
+def model_defaults(name: str, keys: tuple[str, ...] = ("monitor", "monitor_mode", "ks")) -> dict:
+    """Those of ``keys`` that the ``model=<name>`` option sets, as plain values: what code that builds a model
+    by hand (tests, benchmarks) takes from the YAML, the one home of these defaults."""
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.to_container(compose_model(name))
+    return {k: node[k] for k in keys if k in node}

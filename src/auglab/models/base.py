@@ -13,7 +13,7 @@ import lightning as L
 import torch
 from torchmetrics import Metric, MetricCollection
 
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, check_choice
 from auglab.figures.to_loggers import log_image
 from auglab.metrics.mean_loss import MeanLoss
 
@@ -39,10 +39,12 @@ class AuglabModule(L.LightningModule):
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., Any] | None = None,
         monitor: str | None,
-        monitor_mode: str = "max",
+        monitor_mode: str,
     ) -> None:
         super().__init__()
-        self.monitor, self.monitor_mode = monitor, monitor_mode  # read by the checkpoint callback's config
+        # What picks the best epoch is the checkpoint callback's (conf/callbacks/checkpoint.yaml reads
+        # model.monitor); the model takes both so that a config names them once, in conf/model/.
+        check_choice("model.monitor_mode", monitor_mode, ("max", "min"))
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.train_adv_loss = MeanLoss()  # filled by a model-stage strategy (adversarial examples) only
 

@@ -60,12 +60,11 @@ class CDCGAN(ImageGenerator):
         label_smoothing: float = 0.0,
         spectral_norm: bool = False,
         ema_decay: float | None = 0.999,
-        monitor: str | None = None,
         class_names: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(num_classes=num_classes, in_channels=in_channels, image_size=image_size,
-                         class_names=class_names, monitor=monitor, **kwargs)
+                         class_names=class_names, **kwargs)
         if not 0.0 <= label_smoothing < 1.0:
             raise OptionError("model.label_smoothing", label_smoothing, "a number in [0, 1)")
         if ema_decay is not None:

@@ -28,10 +28,9 @@ class Classifier(AuglabModule):
         *,
         num_classes: int,
         class_names: Sequence[str] | None = None,
-        monitor: str = "val/f1",
         **kwargs: Any,
     ) -> None:
-        super().__init__(monitor=monitor, **kwargs)
+        super().__init__(**kwargs)
         self.num_classes = num_classes
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         for stage in ("train", "val", "test"):  # attributes, not a ModuleDict: "train" is a Module method

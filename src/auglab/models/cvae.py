@@ -31,13 +31,11 @@ class CVAE(ImageGenerator):
         image_size: int,
         width: int = 32,
         beta: float = 1.0,
-        monitor: str = "val/loss",
-        monitor_mode: str = "min",
         class_names: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(num_classes=num_classes, in_channels=in_channels, image_size=image_size,
-                         class_names=class_names, monitor=monitor, monitor_mode=monitor_mode, **kwargs)
+                         class_names=class_names, **kwargs)
         if beta < 0:
             raise OptionError("model.beta", beta, "a number >= 0")
         check_count("model.width", width)

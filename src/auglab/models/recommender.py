@@ -50,8 +50,8 @@ class SequentialRecommender(AttackSurface, AuglabModule):
         embedding_size: int = 64,
         loss: str = "ce",
         num_negatives: int = 100,
-        ks: Sequence[int] = (5, 10, 20),
-        monitor: str = "val/ndcg@10",
+        ks: Sequence[int],
+        monitor: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(monitor=monitor, **kwargs)

@@ -30,8 +30,8 @@ class Retriever(AuglabModule):
 
     data_kinds = ("search",)
 
-    def __init__(self, *, documents: Sequence[str], ks: Sequence[int] = (5, 10, 20), monitor: str = "val/ndcg@10",
-                 optimizer: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *, documents: Sequence[str], ks: Sequence[int], monitor: str, optimizer: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(optimizer=optimizer, monitor=monitor, **kwargs)
         if not documents:
             raise AuglabError("the corpus is empty; a search data set needs documents to rank")
