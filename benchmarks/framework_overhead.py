@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import CSVLogger
 
-from auglab.config.composition import model_defaults
+from auglab.config.composition import data_defaults, model_defaults
 from auglab.data.images import FashionMNISTDataModule
 from auglab.data.text import FineFoodReviewsDataModule
 from auglab.models.backbones import SmallCNN
@@ -50,11 +50,11 @@ class EpochTimer(L.Callback):
 
 def make_datamodule(data: str, per_class: int, max_length: int = 128) -> L.LightningDataModule:
     if data == "text":
-        dm = FineFoodReviewsDataModule(tokenizer=MINILM, max_length=max_length, train_per_class=per_class,
-                                       batch_size=32)
+        dm = FineFoodReviewsDataModule(**data_defaults("fine_food_reviews", tokenizer=MINILM, max_length=max_length,
+                                                       train_per_class=per_class, batch_size=32))
         dm.prepare_data()
     else:
-        dm = FashionMNISTDataModule(train_per_class=per_class, batch_size=64)
+        dm = FashionMNISTDataModule(**data_defaults("fashion_mnist", train_per_class=per_class, batch_size=64))
     dm.setup()
     return dm
 

@@ -18,7 +18,7 @@ import lightning as L
 import torch
 from framework_overhead import EpochTimer  # benchmarks/ is the script's folder, so its sibling imports
 
-from auglab.config.composition import model_defaults
+from auglab.config.composition import data_defaults, model_defaults
 from auglab.data.images import FashionMNISTDataModule
 from auglab.models.cdcgan import CDCGAN
 from auglab.models.cvae import CVAE
@@ -46,7 +46,8 @@ def main() -> None:
     if args.smoke:
         args.per_class, args.epochs = 3, 1
     L.seed_everything(0)
-    dm = FashionMNISTDataModule(train_per_class=args.per_class, batch_size=args.batch_size)
+    dm = FashionMNISTDataModule(**data_defaults("fashion_mnist", train_per_class=args.per_class,
+                                                batch_size=args.batch_size))
     dm.setup()
     kwargs = facts_for(CDCGAN, dm.data_facts())
     kwargs["sample_every_n_epochs"] = 0  # no grids: they would land in samples/ of the current folder

@@ -29,6 +29,7 @@ import torch
 from auglab.augment import RunContext
 from auglab.augment.context import setup_transforms
 from auglab.augment.sequence import SeqCrop, SeqMask, SeqReorder
+from auglab.config.composition import data_defaults
 from auglab.data.sequences import MovieLens100kDataModule
 from auglab.data.user_sequences import UserSequences
 
@@ -110,7 +111,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.batch, args.len, args.repeats = 32, 20, 1
-    dm = MovieLens100kDataModule(max_len=args.len)
+    dm = MovieLens100kDataModule(**data_defaults("movielens_100k", max_len=args.len))
     dm.setup()
     generator = torch.Generator().manual_seed(0)
     idx = torch.randperm(len(dm.train_set), generator=generator)[: args.batch].tolist()

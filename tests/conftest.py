@@ -116,3 +116,20 @@ def _defaults(name: str) -> tuple:
 def monitoring(name: str) -> dict:
     """``monitor``, ``monitor_mode`` (and ``ks``) of the ``model=<name>`` option, for models built by hand."""
     return dict(_defaults(name))
+
+
+@functools.cache
+def _data_options(name: str) -> tuple:
+    from auglab.config.composition import data_defaults
+
+    return tuple(data_defaults(name).items())
+
+
+def build_data(option: str, /, **overrides):
+    """The datamodule of ``data=<option>`` built by hand: every option its YAML sets (their one home), updated
+    with ``overrides`` (``augment``, ``context`` and the options a test is about)."""
+    from hydra.utils import get_class
+    from omegaconf import OmegaConf
+
+    target = OmegaConf.load(ROOT / "conf" / "data" / f"{option}.yaml")._target_
+    return get_class(target)(**{**dict(_data_options(option)), **overrides})

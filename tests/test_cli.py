@@ -29,7 +29,8 @@ def assert_one_line_error(proc, *fragments: str) -> None:
         (["-m", "seed=0,1", "trainr.max_epochs=1"], ["Could not override 'trainr.max_epochs'. To append"]),
         (["data=image_folder"], ["data.path is not set; point data.path at a folder"]),
         (["data=image_folder", "data.path=/no/such/folder"], ["data.path=/no/such/folder does not exist"]),
-        (["data.root=/nowhere", "data.train_per_class=0"], ["data.train_per_class must be >= 1"]),
+        (["data.root=/nowhere", "data.train_per_class=0"],
+         ["data.train_per_class=0 is invalid: it must be an integer >= 1"]),
         (["augment=randaugment", "augment.sample.randaugment.magnitude=abc"],
          ["augment.sample.randaugment.magnitude='abc': expected int"]),
         (["model=image_resnet", "model.net.depth=7"], ["model.net.depth=7: torchvision has ResNets of depth 18, 34"]),
@@ -70,7 +71,7 @@ def test_sweep_records_failures_goes_on_resumes_and_reports(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/run.json")}
     assert sorted(r["status"] for r in records.values()) == ["failed", "failed", "ok", "ok"]
-    assert all("train_per_class must be >= 1" in r["error"] for r in records.values() if r["status"] == "failed")
+    assert all("train_per_class=0 is invalid" in r["error"] for r in records.values() if r["status"] == "failed")
 
     again = run_cli(args, tmp_path)  # the same sweep again: finished jobs are skipped
     assert again.returncode == 0

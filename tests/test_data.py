@@ -8,11 +8,10 @@ import torch
 
 from auglab.augment.stages import AugmentationStrategy
 from auglab.data import splits
-from auglab.data.images import FashionMNISTDataModule, ImageFolderDataModule
 from auglab.data.samplers import UnpaddedDistributedSampler
 from auglab.data.sources import fashion_mnist
 from auglab.errors import AuglabError
-from tests.conftest import make_image_folder
+from tests.conftest import build_data, make_image_folder
 
 
 def test_stratified_holdout_keeps_class_shares_and_is_seeded():
@@ -31,7 +30,7 @@ def test_validation_hold_out_by_count_comes_from_the_pool():
     assert np.bincount(labels[hold]).tolist() == [4, 4, 4] and len(np.intersect1d(keep, hold)) == 0
     with pytest.raises(AuglabError, match=r"data.val_per_class=12: a class has only 12"):
         splits.stratified_holdout(labels, 0, per_class=12, option="data.val_per_class")
-    with pytest.raises(AuglabError, match=r"data.val_per_class=0 must be >= 1"):
+    with pytest.raises(AuglabError, match=r"data.val_per_class=0 is invalid: it must be an integer >= 1"):
         splits.stratified_holdout(labels, 0, per_class=0, option="data.val_per_class")
 
 
@@ -47,7 +46,7 @@ def test_subsample_per_class_and_fraction():
     assert len(splits.subsample(labels, 0)) == 75
     with pytest.raises(AuglabError, match="train_per_class or data.train_fraction, not both"):
         splits.subsample(labels, 0, per_class=1, fraction=0.5)
-    with pytest.raises(AuglabError, match="train_per_class must be >= 1"):
+    with pytest.raises(AuglabError, match="train_per_class=0 is invalid: it must be an integer >= 1"):
         splits.subsample(labels, 0, per_class=0)
 
 
@@ -71,7 +70,7 @@ class Flip1:
 
 def test_fashion_mnist_datamodule_augments_the_train_split_only():
     strategy = AugmentationStrategy(name="mark", sample={"mark": Flip1()})
-    dm = FashionMNISTDataModule(augment=strategy, train_per_class=20, val_fraction=0.05, split_seed=0)
+    dm = build_data("fashion_mnist", augment=strategy, train_per_class=20, val_fraction=0.05, split_seed=0)
     dm.setup("fit")
     assert dm.split_sizes == {"train": 200, "val": 3000, "test": 10000}
     assert dm.classes[0] == "T-shirt/top" and dm.num_classes == 10
@@ -90,7 +89,7 @@ def test_offline_stage_expands_the_train_split():
         x, y = examples
         return torch.cat([x, x.flip(-1)]), torch.cat([y, y])
 
-    dm = FashionMNISTDataModule(augment=AugmentationStrategy(name="dbl", offline={"double": double}),
+    dm = build_data("fashion_mnist", augment=AugmentationStrategy(name="dbl", offline={"double": double}),
                                 train_per_class=5)
     dm.setup()
     assert dm.split_sizes["train"] == 100
@@ -99,24 +98,24 @@ def test_offline_stage_expands_the_train_split():
 def test_missing_fashion_mnist_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "nowhere")
     with pytest.raises(AuglabError, match=r"Fashion-MNIST files not found in .*apt-get install dataset-fashion-mnist"):
-        FashionMNISTDataModule(root=str(tmp_path / "empty")).setup()
+        build_data("fashion_mnist", root=str(tmp_path / "empty")).setup()
 
 
 def test_image_folder_with_splits_mixed_modes_and_sizes(image_folder):
-    dm = ImageFolderDataModule(path=str(image_folder), image_size=24, channels=3, split_seed=0)
+    dm = build_data("image_folder", path=str(image_folder), image_size=24, channels=3, split_seed=0)
     dm.setup()
     assert dm.classes == ["bag", "shirt", "shoe"]
     assert dm.split_sizes["test"] == 13 and dm.split_sizes["train"] + dm.split_sizes["val"] == 45
     x, _ = dm.test_set[0]
     assert x.shape == (3, 24, 24)
-    grey = ImageFolderDataModule(path=str(image_folder), image_size=16, channels=1)
+    grey = build_data("image_folder", path=str(image_folder), image_size=16, channels=1)
     grey.setup()
     assert grey.test_set[0][0].shape == (1, 16, 16) and grey.data_facts()["in_channels"] == 1
 
 
 def test_image_folder_without_test_split_holds_one_out(tmp_path):
     make_image_folder(tmp_path / "flat", {"a": 20, "b": 20})
-    dm = ImageFolderDataModule(path=str(tmp_path / "flat"), test_fraction=0.25, val_fraction=0.2)
+    dm = build_data("image_folder", path=str(tmp_path / "flat"), test_fraction=0.25, val_fraction=0.2)
     dm.setup()
     assert dm.split_sizes == {"train": 24, "val": 6, "test": 10}
 
@@ -133,7 +132,7 @@ def test_image_folder_errors_name_the_folder_and_the_fix(tmp_path, setup_folder,
     folder = tmp_path / "imgs"
     setup_folder(folder)
     with pytest.raises(AuglabError, match=message) as err:
-        ImageFolderDataModule(path=str(folder)).setup()
+        build_data("image_folder", path=str(folder)).setup()
     assert "\n" not in str(err.value)
 
 
@@ -141,4 +140,4 @@ def test_corrupt_image_is_named(tmp_path):
     make_image_folder(tmp_path / "shop", {"a": 3, "b": 3})
     (tmp_path / "shop" / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
     with pytest.raises(AuglabError, match=r"cannot read image .*broken.png: .*remove or replace the file"):
-        ImageFolderDataModule(path=str(tmp_path / "shop")).setup()
+        build_data("image_folder", path=str(tmp_path / "shop")).setup()

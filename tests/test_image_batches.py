@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from auglab.augment.stages import AugmentationStrategy
 from auglab.data.classification import SoftLabelCollate, collate_examples
 from auglab.data.images import ImageBatchDataset, ImageDataModule, ImageDataset
 from auglab.errors import AuglabError
@@ -30,7 +31,7 @@ def _batches(dataset, collate, seed: int = 7) -> list:
 
 def test_batched_and_item_by_item_loaders_give_the_same_batches():
     images, labels = _images()
-    for collate in (collate_examples, SoftLabelCollate(ImageDataModule().augment, 3)):
+    for collate in (collate_examples, SoftLabelCollate(AugmentationStrategy(), 3)):
         by_item = _batches(ImageDataset(images, labels, transform=None), collate)
         batched = _batches(ImageBatchDataset(images, labels), collate)
         assert len(by_item) == len(batched) == 4

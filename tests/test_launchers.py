@@ -14,6 +14,7 @@ import pytest
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
+from auglab.errors import AuglabError
 from auglab.sweep import slots as device_slots
 from auglab.sweep.slots import Slot, plan_slots, visible_gpus
 from tests.conftest import ROOT, compose_cfg, run_cli
@@ -47,7 +48,7 @@ def test_gpu_slots_follow_the_visible_devices_and_split_the_cores():
     assert [(s.gpu, s.threads) for s in cpu] == [(None, 1)] * 3
     assert plan_slots([], jobs_per_gpu=1, cpu_jobs=2, cpus=16)[0].describe() == "0:cpu:8"
     for bad in ({"jobs_per_gpu": 0, "cpu_jobs": 2}, {"jobs_per_gpu": 1, "cpu_jobs": 0}):
-        with pytest.raises(ValueError, match="must be at least 1"):
+        with pytest.raises(AuglabError, match="is invalid: it must be an integer >= 1"):
             plan_slots(["0"], cpus=4, **bad)
 
 

@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from auglab.data.search import PriceRunnerSearchDataModule, SearchFilesDataModule
+from auglab.data.search import PriceRunnerSearchDataModule
 from auglab.data.sources import pricerunner
 from auglab.data.sources.search_files import read_folder
 from auglab.errors import AuglabError
 from auglab.metrics.ranking import RankingMetrics, per_query, relevant_ranks, target_ranks
 from auglab.report.outcomes import metric_function
+from tests.conftest import build_data
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -108,7 +109,8 @@ def test_pricerunner_search_has_one_query_per_product_name_and_every_offer_relev
 
 def test_the_split_keeps_queries_apart_and_the_corpus_whole_and_small_train_sets_nest():
     def splits(train_queries: int, seed: int = 0) -> PriceRunnerSearchDataModule:
-        dm = PriceRunnerSearchDataModule(categories=["Mobile Phones"], train_queries=train_queries, split_seed=seed)
+        dm = build_data("pricerunner_search", categories=["Mobile Phones"], train_queries=train_queries,
+                        split_seed=seed)
         dm.setup()
         return dm
 
@@ -126,7 +128,7 @@ def test_the_split_keeps_queries_apart_and_the_corpus_whole_and_small_train_sets
 
 
 def test_train_batches_mask_false_negatives_and_mine_hard_negatives(tmp_path):
-    dm = SearchFilesDataModule(path=str(write_collection(tmp_path / "c")), tokenizer=MINILM, hard_negatives=2,
+    dm = build_data("search_files", path=str(write_collection(tmp_path / "c")), tokenizer=MINILM, hard_negatives=2,
                                batch_size=4)
     dm.setup()
     data = dm.train_set

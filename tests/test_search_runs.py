@@ -8,15 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from auglab.augment import AugmentationStrategy, RunContext
-from auglab.config.catalogue import CONF_DIR
-from auglab.data.search import SearchFilesDataModule
 from auglab.metrics import per_example
 from auglab.report.outcomes import metric_function
 from tests import tiny_language_models as tiny
-from tests.conftest import assert_eval_reproduces, run_cli
+from tests.conftest import assert_eval_reproduces, build_data, compose_cfg, run_cli
 from tests.test_cli import assert_one_line_error
 from tests.test_search_data import write_collection
 
@@ -102,13 +99,11 @@ def test_each_query_strategy_trains_a_bi_encoder(strategy, tmp_path):
 
 
 def test_llm_queries_writes_round_trip_checked_queries_for_training_products_only(tmp_path):
-    spec = OmegaConf.load(CONF_DIR / "augment" / "llm_queries.yaml")
-    spec.name = "llm_queries"
+    spec = compose_cfg(["data=search_files", "augment=llm_queries"], tmp_path).augment
     spec.offline.queries.update(checkpoint=str(tiny.causal(tmp_path / "lm", chat=False)), seed=0, n=3,
                                 max_new_tokens=6, round_trip_k=5, device="cpu")
-    dm = SearchFilesDataModule(path=str(write_collection(tmp_path / "c")), val_queries=8, test_fraction=0.25,
-                               augment=AugmentationStrategy.from_config(spec),
-                               context=RunContext(cache_dir=tmp_path / "cache"))
+    dm = build_data("search_files", path=str(write_collection(tmp_path / "c")), val_queries=8, test_fraction=0.25,
+                    augment=AugmentationStrategy.from_config(spec), context=RunContext(cache_dir=tmp_path / "cache"))
     dm.setup()
     report = dm.augment.offline_report["queries"]
     assert report["prompts"] == 22 and report["generated"] == 66
@@ -144,7 +139,7 @@ def test_bad_search_input_fails_in_one_line(args, fragments, tmp_path):
 
 def test_every_evaluation_batch_is_as_wide_as_the_largest_relevant_set(tmp_path):
     """Per-query outcomes of all batches and DDP ranks stack into one array."""
-    dm = SearchFilesDataModule(path=str(write_collection(tmp_path / "c")), eval_batch_size=3)
+    dm = build_data("search_files", path=str(write_collection(tmp_path / "c")), eval_batch_size=3)
     dm.setup()
     assert {relevant.shape[1] for _, relevant in dm.test_dataloader()} == {dm.max_relevant}
     assert dm.max_relevant >= max(len(r) for r in dm.test_set.relevant + dm.val_set.relevant) > 1

@@ -10,12 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from auglab.data.sequences import InteractionsDataModule, MovieLens100kDataModule, SyntheticSessionsDataModule
+from auglab.data.sequences import InteractionsDataModule
 from auglab.data.sources.interactions import InteractionLog, read_interactions
 from auglab.data.sources.synthetic_sessions import generate
 from auglab.data.user_sequences import build_sequences
 from auglab.errors import AuglabError
 from auglab.metrics.ranking import RankingMetrics, target_ranks
+from tests.conftest import build_data
 
 LOG = [  # user, item, time: u1 has 4 interactions (listed out of time order), u2 has 3, u3 has 2
     ("u1", "a", 3), ("u1", "b", 1), ("u1", "c", 2), ("u1", "d", 4),
@@ -30,7 +31,7 @@ def write_log(path, rows=LOG, sep=",", header=("user_id", "item_id", "timestamp"
 
 
 def datamodule(path, **kw) -> InteractionsDataModule:
-    dm = InteractionsDataModule(path=str(path), user_core=0, item_core=0, max_len=3, **kw)
+    dm = build_data("interactions", path=str(path), user_core=0, item_core=0, max_len=3, **kw)
     dm.setup()
     return dm
 
@@ -59,16 +60,16 @@ def test_history_keeps_the_most_recent_max_len_items(tmp_path):
 
 def test_low_data_users_are_seeded_and_evaluation_keeps_everyone():
     kw = {"num_users": 300, "num_items": 50, "num_categories": 5}
-    a = SyntheticSessionsDataModule(train_users=30, split_seed=1, **kw)
-    b = SyntheticSessionsDataModule(train_users=30, split_seed=1, **kw)
-    c = SyntheticSessionsDataModule(train_user_fraction=0.1, split_seed=2, **kw)
+    a = build_data("synthetic_sessions", train_users=30, split_seed=1, **kw)
+    b = build_data("synthetic_sessions", train_users=30, split_seed=1, **kw)
+    c = build_data("synthetic_sessions", train_user_fraction=0.1, split_seed=2, **kw)
     for dm in (a, b, c):
         dm.setup()
     assert a.split_sizes == b.split_sizes and a.data_hash == b.data_hash
     assert a.split_sizes["train_users"] == 30 and a.split_sizes["test"] == 300
     assert a.split_sizes["train"] != c.split_sizes["train"]
     with pytest.raises(AuglabError, match="data.train_users=301: the data has 300 users"):
-        SyntheticSessionsDataModule(train_users=301, **kw).setup()
+        build_data("synthetic_sessions", train_users=301, **kw).setup()
 
 
 @pytest.mark.parametrize("fmt", ["inter", "tsv", "parquet"])
@@ -122,7 +123,7 @@ def test_bad_logs_fail_in_one_line(tmp_path, content, kwargs, message):
         path.write_text(content)
     kw = {"user_core": 0, "item_core": 0, **kwargs}
     with pytest.raises(AuglabError, match=None) as err:
-        InteractionsDataModule(path=str(path), **kw).setup()
+        build_data("interactions", path=str(path), **kw).setup()
     assert message in str(err.value) and "\n" not in str(err.value)
     if "is not a column" in message:
         assert "columns found: user_id, item, timestamp" in str(err.value)
@@ -138,7 +139,7 @@ def test_k_core_is_iterated_and_reported():
 
 
 def test_movielens_100k_is_embedded():
-    dm = MovieLens100kDataModule(user_core=0, item_core=0)
+    dm = build_data("movielens_100k", user_core=0, item_core=0)
     dm.setup()
     assert dm.split_sizes["users"] == 943 and dm.split_sizes["items"] == 1682
     assert dm.split_sizes["train"] == 100_000 - 3 * 943  # every prefix of every user's training part

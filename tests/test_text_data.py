@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from auglab.data.sources import fine_foods
-from auglab.data.text import EDABenchmarkDataModule, FineFoodReviewsDataModule, TextFileDataModule
+from auglab.data.text import TextFileDataModule
 from auglab.errors import AuglabError
 from auglab.pretrained import hf_checkpoint
+from tests.conftest import build_data
 
 ROOT = Path(__file__).resolve().parents[1]
 EDA_DIR = ROOT / "data" / "eda_benchmark"  # scripts/get_data.sh: from ../shared/data/eda, else downloaded
@@ -34,7 +35,7 @@ def write_csv(path: Path, rows=ROWS, header=("review", "stars")) -> Path:
 
 
 def text_file(path: Path, **kw) -> TextFileDataModule:
-    dm = TextFileDataModule(path=str(path), tokenizer=MINILM, text_field="review", label_field="stars",
+    dm = build_data("text_file", path=str(path), tokenizer=MINILM, text_field="review", label_field="stars",
                             batch_size=4, **kw)
     dm.prepare_data()
     dm.setup()
@@ -47,14 +48,14 @@ def test_fine_food_reviews_come_from_debian_modeldata_with_their_split():
     texts, labels = data["train"]
     assert len(texts) == 4000 and len(data["test"][0]) == 1000
     assert labels.count("great") == 2600 and all(isinstance(t, str) and t.strip() for t in texts)
-    dm = FineFoodReviewsDataModule(tokenizer=MINILM, train_per_class=10, val_per_class=5, batch_size=8)
+    dm = build_data("fine_food_reviews", tokenizer=MINILM, train_per_class=10, val_per_class=5, batch_size=8)
     dm.setup()
     assert dm.split_sizes == {"train": 20, "val": 10, "test": 1000}
 
 
 @needs_eda
 def test_eda_splits_have_the_papers_sizes_and_classes():
-    dm = EDABenchmarkDataModule(path=str(EDA_DIR), name="trec", size=500, tokenizer=MINILM)
+    dm = build_data("eda_benchmark", path=str(EDA_DIR), name="trec", size=500, tokenizer=MINILM)
     dm.setup()
     assert dm.num_classes == 6 and dm.classes == ["0", "1", "2", "3", "4", "5"]
     assert dm.split_sizes["train"] + dm.split_sizes["val"] == 500 and dm.split_sizes["test"] == 500
@@ -120,7 +121,7 @@ def test_max_length_beyond_the_checkpoints_positions_is_refused(tmp_path):
                                                   ({"size": 1000}, "data.size=1000 is not an EDA benchmark size")])
 def test_bad_eda_options_fail_in_one_line(kwargs, fragment):
     with pytest.raises(AuglabError, match=fragment):
-        EDABenchmarkDataModule(path=str(EDA_DIR), tokenizer=MINILM, **kwargs)
+        build_data("eda_benchmark", path=str(EDA_DIR), tokenizer=MINILM, **kwargs)
 
 
 @pytest.mark.parametrize("offline", ["1", ""])
@@ -145,18 +146,17 @@ def test_eda_benchmark_downloads_every_file_from_a_pinned_commit_and_says_how_wh
     folder = eda_benchmark.download(tmp_path / "eda", base_url=mirror.as_uri())
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*.txt")) == sorted(eda_benchmark.files())
     assert len(eda_benchmark.files()) == 30
-    dm = EDABenchmarkDataModule(path=str(tmp_path / "nowhere"), tokenizer=MINILM)
+    dm = build_data("eda_benchmark", path=str(tmp_path / "nowhere"), tokenizer=MINILM)
     with pytest.raises(AuglabError, match="the EDA benchmark is not there; run bash scripts/get_data.sh"):
         dm.setup()
 
 
 def test_pricerunner_holds_out_whole_products_and_counts_products_in_low_data_regimes():
     from auglab.data.sources import pricerunner
-    from auglab.data.text import PriceRunnerDataModule
 
     offers = pricerunner.load()
     assert len(offers) == 35311 and offers["Cluster ID"].nunique() == 13233
-    dm = PriceRunnerDataModule(tokenizer=MINILM, train_per_class=10, val_per_class=3)
+    dm = build_data("pricerunner", tokenizer=MINILM, train_per_class=10, val_per_class=3)
     dm.setup()
     assert dm.num_classes == 10 and dm.split_sizes["train"] == 100 and dm.split_sizes["val"] == 30
     splits = {name: set(groups.tolist()) for name, groups in dm.split_groups.items()}
@@ -164,11 +164,11 @@ def test_pricerunner_holds_out_whole_products_and_counts_products_in_low_data_re
     assert not splits["train"] & splits["val"]
     assert len(splits["train"]) == 100  # ten products per category, one offer each
     assert 3000 < dm.split_sizes["test"] < 4000  # a tenth of each category's products, all their offers
-    again = PriceRunnerDataModule(tokenizer=MINILM, train_per_class=10, val_per_class=3)
+    again = build_data("pricerunner", tokenizer=MINILM, train_per_class=10, val_per_class=3)
     again.setup()
     assert again.train_set.texts == dm.train_set.texts and again.data_hash == dm.data_hash
-    other_seed = PriceRunnerDataModule(tokenizer=MINILM, train_per_class=10, val_per_class=3, split_seed=1)
+    other_seed = build_data("pricerunner", tokenizer=MINILM, train_per_class=10, val_per_class=3, split_seed=1)
     other_seed.setup()
     assert other_seed.train_set.texts != dm.train_set.texts
     with pytest.raises(AuglabError, match="data.train_per_class=5000 but class .* has only"):
-        PriceRunnerDataModule(tokenizer=MINILM, train_per_class=5000).setup()
+        build_data("pricerunner", tokenizer=MINILM, train_per_class=5000).setup()

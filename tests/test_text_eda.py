@@ -135,7 +135,7 @@ def test_eda_is_seeded_and_splits_the_copies_between_operations():
     lengths = {len(eda(SENTENCE, alpha_sr=0, alpha_ri=0.2, alpha_rs=0, alpha_rd=1.0, n_aug=1,
                        rng=random.Random(seed))[0].split()) for seed in range(10)}
     assert 1 in lengths and max(lengths) >= len(WORDS) + 3
-    with pytest.raises(ValueError):
+    with pytest.raises(AuglabError, match="above 0 for at least one of them"):
         eda(SENTENCE, alpha_sr=0, alpha_ri=0, alpha_rs=0, alpha_rd=0, n_aug=1, rng=random.Random(0))
 
 

@@ -24,3 +24,20 @@ def model_defaults(name: str, keys: tuple[str, ...] = ("monitor", "monitor_mode"
 
     node = OmegaConf.to_container(compose_model(name))
     return {k: node[k] for k in keys if k in node}
+
+
+def data_defaults(option: str, /, **overrides: object) -> dict:
+    """The ``data=<option>`` option's keyword arguments as the YAML sets them (resolved, ``_target_`` left out),
+    updated with ``overrides``: how code that builds a datamodule by hand (tests, benchmarks) gets the options
+    it does not set itself from their one home."""
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    import auglab.config  # noqa: F401  (the resolvers the data options use)
+
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
+        node = compose(config_name="train", overrides=[f"data={option}"]).data
+    options = {k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k != "_target_"}
+    return {**options, **overrides}

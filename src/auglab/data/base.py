@@ -41,10 +41,10 @@ class AugmentedDataModule(L.LightningDataModule):
         *,
         augment: AugmentationStrategy | None = None,
         context: RunContext | None = None,
-        batch_size: int = 64,
-        eval_batch_size: int = 512,
-        num_workers: int = 0,
-        split_seed: int = 0,
+        batch_size: int,
+        eval_batch_size: int,
+        num_workers: int,
+        split_seed: int,
     ) -> None:
         super().__init__()
         self.augment = augment or AugmentationStrategy()

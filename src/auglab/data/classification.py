@@ -42,11 +42,11 @@ class ClassificationDataModule(AugmentedDataModule):
     def __init__(
         self,
         *,
-        val_fraction: float = 0.1,
-        val_per_class: int | None = None,
-        test_fraction: float = 0.2,
-        train_per_class: int | None = None,
-        train_fraction: float | None = None,
+        val_fraction: float,
+        val_per_class: int | None,
+        train_per_class: int | None,
+        train_fraction: float | None,
+        test_fraction: float = 0.2,  # only sources without a test split of their own use it (their YAML sets it)
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

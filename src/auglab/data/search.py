@@ -24,7 +24,7 @@ from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import pricerunner
 from auglab.data.sources.search_files import SearchCollection, read_folder
-from auglab.errors import AuglabError, check_count
+from auglab.errors import AuglabError, check_count, check_open_fraction
 from auglab.pretrained import hf_checkpoint
 from auglab.pretrained.text_batch import padded
 from auglab.storage.fingerprint import fingerprint
@@ -103,15 +103,12 @@ class SearchDataModule(AugmentedDataModule):
 
     kind = "search"
 
-    def __init__(self, *, tokenizer: str | None = None, max_length: int = 32, test_fraction: float = 0.1,
-                 val_fraction: float = 0.1, val_queries: int | None = None, train_queries: int | None = None,
-                 hard_negatives: int = 0, **kwargs: Any) -> None:
+    def __init__(self, *, tokenizer: str | None, max_length: int, test_fraction: float, val_fraction: float,
+                 val_queries: int | None, train_queries: int | None, hard_negatives: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        for option, value in (("test_fraction", test_fraction), ("val_fraction", val_fraction)):
-            if not 0 < value < 1:
-                raise AuglabError(f"data.{option}={value}: give a fraction of the queries between 0 and 1, e.g. 0.1")
-        if max_length < 2:
-            raise AuglabError(f"data.max_length must be >= 2 tokens, got {max_length}")
+        check_open_fraction("data.test_fraction", test_fraction)
+        check_open_fraction("data.val_fraction", val_fraction)
+        check_count("data.max_length", max_length, minimum=2)
         self.tokenizer_name, self.max_length = tokenizer, max_length
         self.test_fraction, self.val_fraction = test_fraction, val_fraction
         self.val_queries = None if val_queries is None else check_count("data.val_queries", val_queries)

@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import interactions, synthetic_sessions
 from auglab.data.user_sequences import UserSequences, build_sequences
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, check_count, check_fraction
 from auglab.storage.fingerprint import fingerprint
 
 if TYPE_CHECKING:
@@ -83,15 +83,13 @@ class SequenceDataModule(AugmentedDataModule):
     def __init__(
         self,
         *,
-        max_len: int = 50,
-        train_users: int | None = None,
-        train_user_fraction: float | None = None,
+        max_len: int,
+        train_users: int | None,
+        train_user_fraction: float | None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if max_len < 1:
-            raise AuglabError(f"data.max_len={max_len} must be >= 1")
-        self.max_len = max_len
+        self.max_len = check_count("data.max_len", max_len)
         self.train_users, self.train_user_fraction = train_users, train_user_fraction
         self.num_items = 0
 
@@ -121,8 +119,7 @@ class SequenceDataModule(AugmentedDataModule):
                                   f"use 1 to {num_users}")
             count = self.train_users
         elif self.train_user_fraction is not None:
-            if not 0 < self.train_user_fraction <= 1:
-                raise AuglabError(f"data.train_user_fraction={self.train_user_fraction} must be in (0, 1]")
+            check_fraction("data.train_user_fraction", self.train_user_fraction, above_zero=True)
             count = max(1, round(num_users * self.train_user_fraction))
         else:
             return np.arange(num_users)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, check_count, check_fraction, check_open_fraction
 
 
 def _per_class_indices(labels: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
@@ -21,6 +21,22 @@ def _per_class_indices(labels: np.ndarray, rng: np.random.Generator) -> list[np.
 def _class_name(labels: np.ndarray, k: int, class_names: Sequence[str] | None) -> str:
     label = int(np.unique(labels)[k])
     return repr(class_names[label]) if class_names is not None else str(label)
+
+
+def _check_holdout(option: str, per_class: int | None, fraction: float | None) -> None:
+    if per_class is not None:
+        check_count(option, per_class)
+    else:
+        check_open_fraction(option, fraction)
+
+
+def _check_subsample(per_class: int | None, fraction: float | None) -> None:
+    if per_class is not None and fraction is not None:
+        raise AuglabError("set data.train_per_class or data.train_fraction, not both")
+    if fraction is not None:
+        check_fraction("data.train_fraction", fraction, above_zero=True)
+    if per_class is not None:
+        check_count("data.train_per_class", per_class)
 
 
 def stratified_holdout(
@@ -35,11 +51,7 @@ def stratified_holdout(
 
     ``option`` names the setting in error messages.
     """
-    if per_class is not None:
-        if per_class < 1:
-            raise AuglabError(f"{option}={per_class} must be >= 1")
-    elif fraction is None or not 0 < fraction < 1:
-        raise AuglabError(f"{option} must be between 0 and 1 (exclusive), got {fraction}")
+    _check_holdout(option, per_class, fraction)
     rng = np.random.default_rng(seed)
     keep, hold = [], []
     for idx in _per_class_indices(labels, rng):
@@ -66,15 +78,10 @@ def subsample(
 
     Asking for more examples of a class than exist is an error: the run would not be the one asked for.
     """
-    if per_class is not None and fraction is not None:
-        raise AuglabError("set data.train_per_class or data.train_fraction, not both")
+    _check_subsample(per_class, fraction)
     all_idx = np.arange(len(labels))
     if per_class is None and fraction is None:
         return all_idx
-    if fraction is not None and not 0 < fraction <= 1:
-        raise AuglabError(f"data.train_fraction must be in (0, 1], got {fraction}")
-    if per_class is not None and per_class < 1:
-        raise AuglabError(f"data.train_per_class must be >= 1, got {per_class}")
     rng = np.random.default_rng(seed + 1)  # independent of the hold-out draw
     chosen = []
     per_class_idx = _per_class_indices(labels, rng)
@@ -112,10 +119,7 @@ def grouped_holdout(labels: np.ndarray, groups: np.ndarray, seed: int, *, fracti
                     per_class: int | None = None, option: str = "data.val_fraction") -> tuple[np.ndarray, np.ndarray]:
     """(keep, holdout) by whole groups: ``per_class`` groups of every class, one example of each (the rest of
     those groups is dropped), else ``fraction`` of every class's groups with all their examples."""
-    if per_class is not None and per_class < 1:
-        raise AuglabError(f"{option}={per_class} must be >= 1")
-    if per_class is None and (fraction is None or not 0 < fraction < 1):
-        raise AuglabError(f"{option} must be between 0 and 1 (exclusive), got {fraction}")
+    _check_holdout(option, per_class, fraction)
     rng = np.random.default_rng(seed)
     keep, hold = [], []
     for idx, order in _class_groups(labels, groups, rng):
@@ -133,14 +137,9 @@ def grouped_subsample(labels: np.ndarray, groups: np.ndarray, seed: int, *, per_
                       fraction: float | None = None, class_names: Sequence[str] | None = None) -> np.ndarray:
     """A low-data train subset by groups: ``per_class`` groups of each class, one example of each (diverse
     products, not offers of one), or ``fraction`` of each class's groups with all their examples."""
-    if per_class is not None and fraction is not None:
-        raise AuglabError("set data.train_per_class or data.train_fraction, not both")
+    _check_subsample(per_class, fraction)
     if per_class is None and fraction is None:
         return np.arange(len(labels))
-    if fraction is not None and not 0 < fraction <= 1:
-        raise AuglabError(f"data.train_fraction must be in (0, 1], got {fraction}")
-    if per_class is not None and per_class < 1:
-        raise AuglabError(f"data.train_per_class must be >= 1, got {per_class}")
     rng = np.random.default_rng(seed + 1)  # independent of the hold-out draws
     chosen = []
     for k, (idx, order) in enumerate(_class_groups(labels, groups, rng)):

@@ -24,7 +24,7 @@ from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.classification import ClassificationDataModule, Examples
 from auglab.data.sources import eda_benchmark, fine_foods, pricerunner
 from auglab.data.sources.text_table import check_classes, read_table
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, check_count
 from auglab.pretrained import hf_checkpoint
 
 if TYPE_CHECKING:
@@ -76,8 +76,7 @@ class TextDataModule(ClassificationDataModule):
         if tokenizer is None:
             raise AuglabError("text data needs a text model's checkpoint for its tokenizer; choose model=bert, "
                               "text_cnn or text_bilstm")
-        if max_length < 2:
-            raise AuglabError(f"data.max_length must be >= 2 tokens, got {max_length}")
+        check_count("data.max_length", max_length, minimum=2)
         self.tokenizer_name, self.max_length = tokenizer, max_length
         self.tokenizer: Any = None
 

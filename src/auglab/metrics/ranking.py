@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch
 from torchmetrics import Metric
 
-from auglab.errors import AuglabError
+from auglab.errors import AuglabError, OptionError
 
 PER_K = ("recall", "precision", "f1", "ndcg", "mrr")
 
@@ -77,7 +77,7 @@ class RankingMetrics(Metric):
     def __init__(self, ks: Sequence[int] = (5, 10, 20), prefix: str = "") -> None:
         super().__init__()
         if not ks or any(int(k) < 1 for k in ks):
-            raise ValueError(f"model.ks={list(ks)}: give cut-offs >= 1, e.g. [5, 10, 20]")
+            raise OptionError("model.ks", list(ks), "cut-offs >= 1, e.g. [5, 10, 20]")
         self.ks, self.prefix = sorted({int(k) for k in ks}), prefix
         for name in PER_K:
             self.add_state(name, default=torch.zeros(len(self.ks), dtype=torch.float64), dist_reduce_fx="sum")
@@ -110,10 +110,7 @@ class RankingMetrics(Metric):
 def validation_and_test_metrics(ks: Sequence[int], monitor: str) -> tuple[RankingMetrics, RankingMetrics]:
     """A ranking model's ``val/`` and ``test/`` metrics; bad ``model.ks`` or a ``monitor`` they do not log fail
     in one line."""
-    try:
-        val, test = RankingMetrics(ks, "val/"), RankingMetrics(ks, "test/")
-    except ValueError as err:
-        raise AuglabError(str(err)) from err
+    val, test = RankingMetrics(ks, "val/"), RankingMetrics(ks, "test/")
     if monitor.startswith("val/") and monitor not in [*val.names(), "val/loss"]:
         raise AuglabError(f"model.monitor={monitor} is not logged; with model.ks={list(ks)} use e.g. "
                           f"val/ndcg@{val.ks[0]}")

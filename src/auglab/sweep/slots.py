@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from auglab.errors import check_count
+
 SLOT_ENV = "AUGLAB_SLOT"  # "<index>:<gpu or cpu>:<threads>", read back into run.json
 
 
@@ -48,10 +50,8 @@ def visible_gpus(env: Mapping[str, str] | None = None, count: int | None = None)
 def plan_slots(gpus: list[str], *, jobs_per_gpu: int, cpu_jobs: int, cpus: int) -> list[Slot]:
     """``jobs_per_gpu`` slots per GPU (GPU-major, so the first jobs spread over all GPUs), or ``cpu_jobs``
     CPU slots when there is no GPU; either way the cores are split evenly between the slots."""
-    if jobs_per_gpu < 1:
-        raise ValueError(f"jobs_per_gpu must be at least 1, got {jobs_per_gpu}")
-    if cpu_jobs < 1:
-        raise ValueError(f"cpu_jobs must be at least 1, got {cpu_jobs}")
+    check_count("hydra.launcher.jobs_per_gpu", jobs_per_gpu)
+    check_count("hydra.launcher.cpu_jobs", cpu_jobs)
     devices: list[str | None] = [g for _ in range(jobs_per_gpu) for g in gpus] if gpus else [None] * cpu_jobs
     threads = max(1, cpus // len(devices))
     return [Slot(i, gpu, threads) for i, gpu in enumerate(devices)]

@@ -106,7 +106,7 @@ def eda(sentence: str, *, alpha_sr: float, alpha_ri: float, alpha_rs: float, alp
     alphas = dict(zip(OPERATIONS, (alpha_sr, alpha_ri, alpha_rs, alpha_rd), strict=True))
     active = [op for op in OPERATIONS if alphas[op] > 0]
     if not active:
-        raise ValueError("eda: at least one of alpha_sr, alpha_ri, alpha_rs, alpha_rd must be > 0")
+        raise OptionError("alpha_sr/alpha_ri/alpha_rs/alpha_rd", 0, "above 0 for at least one of them")
     words = tokenize(sentence)
     if not words:
         return [sentence] * n_aug
