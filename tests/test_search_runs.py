@@ -127,7 +127,7 @@ def test_llm_queries_writes_round_trip_checked_queries_for_training_products_onl
                                                                  "is text"]),
     (["data=pricerunner_search", "model=bm25", "data.categories=[Phones]"], ["data.categories: no category 'Phones'"]),
     (["data=pricerunner_search", "model=bm25", "data.train_queries=0"], ["data.train_queries", "an integer >= 1"]),
-    (["data=pricerunner_search", "model=bm25", "data.test_fraction=1.5"], ["data.test_fraction=1.5: give a fraction"]),
+    (["data=pricerunner_search", "model=bm25", "data.test_fraction=1.5"], ["data.test_fraction=1.5", "(0, 1)"]),
     (["data=pricerunner_search", "model=bm25", "model.b=2"], ["model.b", "a number in [0, 1]"]),
     (["data=pricerunner_search", "model=bm25", "model.method=okapi"], ["model.method", "lucene, robertson"]),
     (["data=search_files", "model=bm25"], ["data.path is not set; point it at a folder with corpus.jsonl"]),
