@@ -223,6 +223,7 @@ def test_bad_options_fail_in_one_line(options, message):
         AugmentationStrategy.from_config(cfg)
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_a_model_with_nothing_to_perturb_and_another_data_kind_fail_before_training(tmp_path):
     proc = run_cli(["train", "debug=fast", "trainer=cpu", "model=cvae", "augment=adversarial_image"], tmp_path)
     assert proc.returncode == 2 and "model CVAE exposes nothing to perturb; choose model= one of: image_cnn, " \
@@ -238,6 +239,7 @@ def test_strategies_compose_with_other_stages(tmp_path):
     assert list(strategy.offline) == ["eda"] and list(strategy.model) == ["adversarial"]
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 @pytest.mark.parametrize("trainer", ["cpu", "ddp_cpu"])
 @pytest.mark.parametrize("attack", [["method=pgd", "steps=2"], ["method=fgsm"]])  # own pass; from the clean pass
 def test_an_image_run_logs_the_adversarial_loss_and_reproduces(trainer, attack, tmp_path):

@@ -64,6 +64,7 @@ def _metrics(folder: Path) -> dict:
     return json.loads((folder / "metrics.json").read_text())
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_sweep_records_failures_goes_on_resumes_and_reports(tmp_path):
     sweep = tmp_path / "sweep"
     args = ["train", "-m", *FAST, "augment=none,flip_crop", "data.train_per_class=0,10", f"hydra.sweep.dir={sweep}"]
@@ -96,6 +97,7 @@ def test_sweep_records_failures_goes_on_resumes_and_reports(tmp_path):
         assert (sweep / "report" / f"report.{suffix}").stat().st_size > 100
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_eval_reproduces_test_metrics_in_one_and_two_processes(image_folder, tmp_path):
     run = tmp_path / "run"
     train = run_cli(["train", "trainer=cpu", "trainer.max_epochs=3", "data=image_folder", f"data.path={image_folder}",
@@ -118,6 +120,7 @@ def test_eval_reproduces_test_metrics_in_one_and_two_processes(image_folder, tmp
     assert training["optimizer_steps"] > 0 and training["examples_seen"] >= 3 * 27
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_eval_refuses_data_that_differs_from_the_runs(image_folder, tmp_path):
     run = tmp_path / "run"
     train = run_cli(["train", *FAST, "data=image_folder", f"data.path={image_folder}", "data.image_size=16",
@@ -149,6 +152,7 @@ def test_ddp_cpu_sweep_runs_each_job_once_in_two_processes(tmp_path):
         assert json.loads((sweep / job / "provenance.json").read_text())["world_size"] == 2
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_wandb_offline_one_run_per_job_grouped_and_tagged(tmp_path):
     sweep = tmp_path / "wb_sweep"
     proc = run_cli(["train", "-m", *FAST, "logger=many", "augment=none,cutmix", f"hydra.sweep.dir={sweep}"],

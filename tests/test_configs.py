@@ -195,6 +195,7 @@ def test_own_config_dir_adds_an_experiment(tmp_path):
     assert job["seed"] == 7 and job["augment"]["name"] == "flip_crop"
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_every_resolved_config_is_unchanged_by_restructuring_conf():
     """Experiments, their swept strategies and every group option compose to the configs recorded before
     conf/ was regrouped into bases (tests/config_snapshots.py): no option's value, hence no job identity,

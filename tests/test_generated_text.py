@@ -207,6 +207,7 @@ def test_smollm2_rewrites_real_titles(tmp_path):
     assert stage.report()["generated"] == 4 and any(len(r["generated"].split()) >= 2 for r in stage.report()["records"])
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_a_run_keeps_what_its_strategy_generated(models, tmp_path):
     import json
 

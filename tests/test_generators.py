@@ -126,6 +126,7 @@ def test_cdcgan_steps_both_optimizers_writes_grids_and_resumes_exactly(tmp_path)
         assert torch.equal(a["state_dict"][key], value), key
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_cvae_logs_its_terms_and_picks_the_lowest_validation_loss(tmp_path):
     run = _run(tmp_path, "vae", "model=cvae", "model.width=8", "model.beta=2")
     metrics = json.loads((run / "metrics.json").read_text())

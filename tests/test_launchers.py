@@ -139,6 +139,7 @@ def test_cluster_launchers_run_a_sweep_on_this_machine(launcher, tmp_path):
         assert 0.0 <= metrics["test/acc"] <= 1.0 and "val/f1_best" in metrics
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_optuna_search_records_a_failing_trial_and_returns_validation_values(tmp_path):
     sweep = tmp_path / "search"
     sweep.mkdir()
@@ -209,6 +210,7 @@ def test_ddp_in_a_slurm_allocation_takes_devices_and_nodes_from_it(tmp_path, mon
     assert ddp_launch.processes_to_start(cfg) == 0  # SLURM starts the ranks, auglab does not
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_the_default_sweep_folder_is_one_folder_for_jobs_in_other_processes(tmp_path):
     """The folder name holds a per-process id: jobs run by joblib's workers must still share the launcher's."""
     out = run_cli(["train", "-m", *FAST, "seed=0,1", "hydra/launcher=local_gpus"], tmp_path, CUDA_VISIBLE_DEVICES="")

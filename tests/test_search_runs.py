@@ -44,6 +44,7 @@ def test_bm25_ranks_the_whole_corpus_without_training_and_the_report_recomputes_
         assert metric_function(name, outcomes)(outcomes) == pytest.approx(metrics[name], abs=1e-6), name
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_the_zero_shot_encoder_ranks_far_above_chance(tmp_path):
     run = tmp_path / "run"
     proc = run_cli(["train", *small(tmp_path), "model=bi_encoder", "model.zero_shot=true", f"hydra.run.dir={run}"],
@@ -83,6 +84,7 @@ def test_bm25_and_the_bi_encoder_run_under_ddp(tmp_path):
 
 @pytest.mark.parametrize("strategy", ["typo", *(pytest.param(name, marks=pytest.mark.slow)  # ~40 s each; CI runs them
                                                 for name in ("eda", "token_dropout", "llm_paraphrase"))])
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_each_query_strategy_trains_a_bi_encoder(strategy, tmp_path):
     run = tmp_path / "run"
     extra = [f"augment.offline.paraphrase.checkpoint={tiny.causal(tmp_path / 'lm')}",

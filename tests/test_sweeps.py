@@ -221,6 +221,7 @@ def test_ddp_sweep_survives_a_nan_job_and_a_killed_rank_and_leaves_no_process(tm
     assert not _processes_mentioning(str(sweep)), "a process of the sweep is still running"
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 def test_sweepers_get_the_best_validation_value_and_test_false_jobs_skip_cleanly(tmp_path):
     sweep = tmp_path / "sweep"
     args = ["train", "-m", *FAST, "trainer.max_epochs=3", "test=false", f"hydra.sweep.dir={sweep}"]

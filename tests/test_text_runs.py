@@ -46,6 +46,7 @@ def small(tmp_path: Path) -> list[str]:
             "data.batch_size=8", "trainer=cpu", "trainer.max_epochs=2", "callbacks.progress.refresh_rate=0"]
 
 
+@pytest.mark.slow  # end to end, several subprocess runs: CI runs it
 @pytest.mark.parametrize("model", ["bert", "text_cnn", "text_bilstm"])
 def test_each_text_model_trains_and_logs_the_classifier_metrics(model, tmp_path):
     run = tmp_path / "run"
