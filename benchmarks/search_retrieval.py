@@ -7,7 +7,8 @@ sentence-transformers' ``encode`` on the same checkpoint and batch size (its pee
 
 Both sides of the embedding comparison run ``--rounds`` times, alternating, on the same titles; medians are
 compared. Retrieval counts what a validation epoch does per query: the query's scores against every document and
-the ranks of its relevant documents (``metrics/ranking.py``), in batches of 256 queries. Without
+the ranks of its relevant documents (``models/retriever.py``, chunked), in batches of 256 queries; BM25 also
+against a full score vector per query, and its top 10 through bm25s' own retrieval against a loop. Without
 sentence-transformers the embedding comparison is skipped with a line saying how to get it. ``--smoke``: the
 first 300 offers as the corpus, one round.
 """
@@ -26,7 +27,7 @@ from auglab.config.composition import model_defaults
 from auglab.data.sources import pricerunner
 from auglab.metrics.ranking import RankingMetrics, relevant_ranks
 from auglab.models.bi_encoder import BiEncoder
-from auglab.models.bm25 import BM25Index
+from auglab.models.bm25 import BM25Retriever
 from auglab.pretrained import hf_checkpoint
 from auglab.pretrained.text_batch import padded
 
@@ -75,16 +76,39 @@ def main() -> None:
     print(f"{len(docs)} documents, {len(queries)} test queries, {args.threads} threads")
 
     start = time.perf_counter()
-    bm25 = BM25Index(docs)
+    retriever = BM25Retriever(**model_defaults("bm25"),
+                              documents=docs, document_ids=collection.document_ids)
+    retriever.index_corpus()
     build = time.perf_counter() - start
+    bm25 = retriever.bm25
     metrics = RankingMetrics([10])
-    start = time.perf_counter()
+    start = time.perf_counter()  # what a validation epoch does: every document scored, relevant ranks counted
     for i in range(0, len(queries), 256):
-        scores = torch.from_numpy(np.stack([bm25.scores(q) for q in queries[i:i + 256]]))
-        metrics.update(relevant_ranks(scores, relevant[i:i + 256]))
+        rel = relevant[i:i + 256]
+        ranks, gains, _, _ = retriever.rank({"text": queries[i:i + 256]}, rel, (rel >= 0).float())
+        metrics.update(ranks, gains)
     bm25_qps = len(queries) / (time.perf_counter() - start)
-    print(f"BM25: index {build:.2f} s; full-corpus retrieval {bm25_qps:,.0f} queries/s; "
-          f"ndcg@10 {float(metrics.compute()['ndcg@10']):.4f}")
+    start = time.perf_counter()  # the path before chunked scoring: bm25s' full score vector per query
+    for i in range(0, len(queries), 256):
+        relevant_ranks(torch.from_numpy(np.stack([bm25.scores(q) for q in queries[i:i + 256]])), relevant[i:i + 256])
+    per_query_qps = len(queries) / (time.perf_counter() - start)
+    start = time.perf_counter()  # top 10 only (hard-negative mining, the llm_queries round trip): auglab's own
+    bm25.top(queries, 10)
+    top_qps = len(queries) / (time.perf_counter() - start)
+    peers = {}
+    known = bm25._known(queries)
+    for backend in ("numpy", "numba"):  # bm25s' own top-k retrieval (numba: only when installed)
+        if backend == "numba" and importlib.util.find_spec("numba") is None:
+            continue
+        bm25.index.retrieve(known[:8], k=10, show_progress=False, n_threads=1, backend_selection=backend)  # JIT
+        start = time.perf_counter()
+        bm25.index.retrieve(known, k=10, show_progress=False, n_threads=1, backend_selection=backend)
+        peers[backend] = len(queries) / (time.perf_counter() - start)
+    versus = ", ".join(f"bm25s {name} {qps:,.0f} ({top_qps / qps:.1f}x)" for name, qps in peers.items())
+    print(f"BM25: index {build:.2f} s; full-corpus ranking {bm25_qps:,.0f} queries/s (chunked sparse scoring) vs "
+          f"{per_query_qps:,.0f} with a whole score matrix per batch ({bm25_qps / per_query_qps:.2f}x); top 10: "
+          f"auglab {top_qps:,.0f} queries/s vs {versus}; ndcg@10 {float(metrics.compute()['ndcg@10']):.4f} "
+          "(trec_eval's ties)")
 
     model = BiEncoder(**model_defaults("bi_encoder"),
                       documents=docs, checkpoint=MINILM, corpus_batch_size=args.batch_size,
@@ -102,8 +126,10 @@ def main() -> None:
     start = time.perf_counter()
     with torch.no_grad():
         for i in range(0, len(queries), 256):
-            x = tokenizer(queries[i:i + 256], padding=True, truncation=True, max_length=32, return_tensors="pt")
-            metrics.update(relevant_ranks(model.score(x), relevant[i:i + 256]))
+            x = dict(tokenizer(queries[i:i + 256], padding=True, truncation=True, max_length=32, return_tensors="pt"))
+            rel = relevant[i:i + 256]
+            ranks, gains, _, _ = model.rank(x, rel, (rel >= 0).float())
+            metrics.update(ranks, gains)
     encoder_qps = len(queries) / (time.perf_counter() - start)
     print(f"bi-encoder (zero-shot MiniLM): index (embed the corpus) {index_s:.1f} s; full-corpus retrieval "
           f"{encoder_qps:,.0f} queries/s ({encoder_qps / bm25_qps:.2f}x BM25's); ndcg@10 "

@@ -114,7 +114,8 @@ def _defaults(name: str) -> tuple:
 
 
 def monitoring(name: str) -> dict:
-    """``monitor``, ``monitor_mode`` (and ``ks``) of the ``model=<name>`` option, for models built by hand."""
+    """``monitor``, ``monitor_mode`` (and a ranker's ``ks``, ``ties``, ``chunk_size``) of ``model=<name>``, for models
+    built by hand."""
     return dict(_defaults(name))
 
 

@@ -22,9 +22,11 @@ from tests.conftest import build_data
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def write_collection(root: Path, products: int = 40, seed: int = 0, *, qrels_score: int = 1) -> Path:
+def write_collection(root: Path, products: int = 40, seed: int = 0, *, qrels_score: int = 1,
+                     qrels: str = "all") -> Path:
     """A BEIR-layout folder of real PriceRunner data: ``products`` phone names as queries, their offers and as
-    many other phones' offers as documents."""
+    many other phones' offers as documents; every judgement in ``qrels/<qrels>.tsv`` (``all``: no split of
+    the collection's own, so the data module draws one)."""
     full = pricerunner.search_collection(pricerunner.load(), ["Mobile Phones"])
     picked = np.random.default_rng(seed).choice(len(full.queries), 2 * products, replace=False)
     root.mkdir(parents=True, exist_ok=True)
@@ -38,7 +40,7 @@ def write_collection(root: Path, products: int = 40, seed: int = 0, *, qrels_sco
             f.write(json.dumps({"_id": f"q{q}", "text": full.queries[q]}) + "\n")
     rows = ["query-id\tcorpus-id\tscore"] + [f"q{q}\td{d}\t{qrels_score}" for q in picked[:products]
                                              for d in full.relevant[q]]
-    (root / "qrels" / "test.tsv").write_text("\n".join(rows) + "\n")
+    (root / "qrels" / f"{qrels}.tsv").write_text("\n".join(rows) + "\n")
     return root
 
 
@@ -123,7 +125,7 @@ def test_the_split_keeps_queries_apart_and_the_corpus_whole_and_small_train_sets
     train_docs = {d for rel in large.train_relevant for d in rel}
     assert not train_docs & {d for rel in large.test_set.relevant for d in rel}
     assert splits(100, seed=1).test_set.queries != large.test_set.queries
-    with pytest.raises(AuglabError, match=r"data.train_queries=5000: 1702 queries leave 1362 for training"):
+    with pytest.raises(AuglabError, match=r"data.train_queries=5000: the collection leaves 1362 training queries"):
         splits(5000)
 
 
@@ -158,10 +160,10 @@ def test_a_beir_folder_reads_and_its_problems_fail_in_one_line(tmp_path, caplog)
         with pytest.raises(AuglabError, match=match):
             read_folder(root)
 
-    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq_unknown\td1\t1\n")
-    fails(r"qrels/test.tsv: 1 query ids are not in the query file \(e.g. q_unknown\); fix the qrels")
-    (root / "qrels" / "test.tsv").write_text("query\tdoc\nx\ty\n")
-    fails(r"test.tsv: no query id column \(query-id or query_id or qid\); columns found: query, doc")
+    (root / "qrels" / "all.tsv").write_text("query-id\tcorpus-id\tscore\nq_unknown\td1\t1\n")
+    fails(r"qrels/all.tsv: 1 query ids are not in the query file \(e.g. q_unknown\); fix the qrels")
+    (root / "qrels" / "all.tsv").write_text("query\tdoc\nx\ty\n")
+    fails(r"all.tsv: no query id column \(query-id or query_id or qid\); columns found: query, doc")
     (root / "queries.jsonl").write_text(json.dumps({"_id": "e", "text": "  "}) + "\n")
     fails(r"queries.jsonl: 1 empty queries \(e.g. id e\); give them text or remove them")
     (root / "queries.jsonl").unlink()

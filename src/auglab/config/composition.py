@@ -17,7 +17,7 @@ def compose_model(name: str) -> DictConfig:
         return compose(config_name="train", overrides=[f"model={name}"]).model
 
 
-def model_defaults(name: str, keys: tuple[str, ...] = ("monitor", "monitor_mode", "ks")) -> dict:
+def model_defaults(name: str, keys: tuple[str, ...] = ("monitor", "monitor_mode", "ks", "ties", "chunk_size")) -> dict:
     """Those of ``keys`` that the ``model=<name>`` option sets, as plain values: what code that builds a model
     by hand (tests, benchmarks) takes from the YAML, the one home of these defaults."""
     from omegaconf import OmegaConf

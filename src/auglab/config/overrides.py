@@ -3,7 +3,9 @@ that lists the valid choices, not in Hydra's four."""
 
 from __future__ import annotations
 
-from auglab.config.catalogue import groups, options
+import re
+
+from auglab.config.catalogue import CONF_DIR, groups, options
 from auglab.errors import AuglabError, whole_number
 
 NULLABLE_GROUPS = {"experiment", "debug", "logger", "hparams_search"}
@@ -63,9 +65,38 @@ def check_composes(args: list[str], config_name: str) -> None:
             compose(config_name=config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as err:
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        unknown = re.match(r"Could not override '(\w+)\.(\w+)'", lines[0]) if lines else None
+        if unknown:
+            raise AuglabError(_elsewhere(*unknown.groups(), overrides) or " ".join(lines[:2])) from err
         raise AuglabError(" ".join(lines[:2])) from err
     finally:
         GlobalHydra.instance().clear()
+
+
+def _elsewhere(group: str, key: str, overrides: list[str]) -> str | None:
+    """For ``group.key`` that the chosen option lacks: the options of the group that have it (or None)."""
+    from omegaconf import OmegaConf
+
+    if group not in groups():
+        return None
+    having = [o for o in options(group) if key in OmegaConf.load(CONF_DIR / group / f"{o}.yaml")
+              or _in_bases(group, o, key)]
+    chosen = next((o.split("=", 1)[1] for o in overrides if o.startswith(f"{group}=")), "the default")
+    if not having:
+        return f"{group}.{key}: no {group} option has this key; check the spelling"
+    return (f"{group}.{key}: {group}={chosen} has no such option; it is an option of {group}="
+            f"{', '.join(having)}")
+
+
+def _in_bases(group: str, option: str, key: str) -> bool:
+    from omegaconf import OmegaConf
+
+    for entry in OmegaConf.load(CONF_DIR / group / f"{option}.yaml").get("defaults", []) or []:
+        name = str(entry).split("@", 1)[0].strip()
+        base = CONF_DIR / group / f"{name}.yaml"
+        if name != "_self_" and base.is_file() and key in OmegaConf.load(base):
+            return True
+    return False
 
 
 def check_overrides(args: list[str]) -> None:

@@ -1,13 +1,18 @@
 """Search datamodules: queries split three ways, a corpus that stays whole, and train batches of (query,
 relevant document) pairs for in-batch negatives (``models/bi_encoder.py``).
 
-The queries are split by a seeded permutation (test, then validation, then the train pool); ``train_queries``
-takes the first N of the pool, so for one seed 100 training queries are a subset of 1,000. The offline stage
+A collection with splits of its own (BEIR's ``qrels/train``, ``dev``, ``test``) is trained on train,
+selected on dev (drawn from train when there is none) and tested on test; ``split=seeded``, or a collection
+without them, splits the queries by a seeded permutation (test, then validation, then the train pool).
+``train_queries`` takes the first N of the seeded train pool, so for one seed 100 training queries are a
+subset of 1,000. The offline stage
 sees the train queries as labelled texts ``(queries, labels)``: label ``i`` is train query ``i``, and a query
 an augmentation writes (EDA copy, typo, LLM query) carries the label, hence the relevant documents, of the one
 it came from. Each time a train query is drawn, one of its relevant documents is drawn as its positive.
-Evaluation batches carry the query texts (for BM25), their tokens (for encoders) and the relevant documents
-``[B, R]``, -1 padded; every model ranks the whole corpus (``metrics/ranking.py``).
+Evaluation batches carry the query texts (for BM25), their tokens (for encoders), the relevant documents
+``[B, R]`` (-1 padded) and their graded ``gains`` ``[B, R]``, and with ``ignore_identical_ids`` the document
+each query must not retrieve (its own id, ``exclude [B]``); every model ranks the whole corpus
+(``metrics/ranking.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from auglab.augment import AugmentationStrategy, RunContext
 from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import pricerunner
 from auglab.data.sources.search_files import SearchCollection, read_folder
-from auglab.errors import AuglabError, check_count, check_open_fraction
+from auglab.data.sources.shopper_queries import shopper_collection
+from auglab.errors import AuglabError, check_choice, check_count, check_open_fraction
 from auglab.pretrained import hf_checkpoint
 from auglab.pretrained.text_batch import padded
 from auglab.storage.fingerprint import fingerprint
@@ -51,14 +57,18 @@ class TrainQueries(Dataset):
 
 
 class EvalQueries(Dataset):
-    def __init__(self, queries: list[str], relevant: Sequence[Sequence[int]]) -> None:
-        self.queries, self.relevant = queries, relevant
+    """Item ``i``: the query, its relevant documents, their grades, the document to leave out (-1: none) and the
+    query's index in the collection (which tells the report two runs tested the same queries)."""
+
+    def __init__(self, queries: list[str], relevant: Sequence[Sequence[int]], grades: Sequence[Sequence[float]],
+                 exclude: Sequence[int], index: Sequence[int]) -> None:
+        self.queries, self.relevant, self.grades, self.exclude, self.index = queries, relevant, grades, exclude, index
 
     def __len__(self) -> int:
         return len(self.queries)
 
-    def __getitem__(self, i: int) -> tuple[str, Sequence[int]]:
-        return self.queries[i], self.relevant[i]
+    def __getitem__(self, i: int) -> tuple[str, Sequence[int], Sequence[float], int, int]:
+        return self.queries[i], self.relevant[i], self.grades[i], self.exclude[i], self.index[i]
 
 
 class SearchCollate:
@@ -89,9 +99,13 @@ class SearchCollate:
         y = torch.tensor(labels)
         return self.strategy.apply_batch(x, y) if self.strategy is not None else (x, y)
 
-    def eval(self, items: list[tuple[str, Sequence[int]]]) -> tuple[dict[str, Any], torch.Tensor]:
-        queries, relevant = zip(*items, strict=True)
-        x: dict[str, Any] = {"text": list(queries)}
+    def eval(self, items: list[tuple[str, Sequence[int], Sequence[float], int, int]]) -> tuple[dict[str, Any], Any]:
+        queries, relevant, grades, exclude, index = zip(*items, strict=True)
+        gains = torch.zeros(len(grades), self.max_relevant)
+        for i, row in enumerate(grades):
+            gains[i, :len(row)] = torch.tensor(row, dtype=torch.float32)
+        x: dict[str, Any] = {"text": list(queries), "gains": gains, "exclude": torch.tensor(exclude),
+                             "query_index": torch.tensor(index)}
         if self.tokenizer is not None:
             x.update(self.tokens(list(queries)))
         return x, padded(relevant, self.max_relevant)
@@ -103,9 +117,12 @@ class SearchDataModule(AugmentedDataModule):
 
     kind = "search"
 
-    def __init__(self, *, tokenizer: str | None, max_length: int, test_fraction: float, val_fraction: float,
-                 val_queries: int | None, train_queries: int | None, hard_negatives: int, **kwargs: Any) -> None:
+    def __init__(self, *, tokenizer: str | None, max_length: int, split: str, test_fraction: float,
+                 val_fraction: float, val_queries: int | None, train_queries: int | None, hard_negatives: int,
+                 ignore_identical_ids: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.split = check_choice("data.split", split, ("own", "seeded"))
+        self.ignore_identical_ids = bool(ignore_identical_ids)
         check_open_fraction("data.test_fraction", test_fraction)
         check_open_fraction("data.val_fraction", val_fraction)
         check_count("data.max_length", max_length, minimum=2)
@@ -116,6 +133,7 @@ class SearchDataModule(AugmentedDataModule):
         self.hard_negatives = check_count("data.hard_negatives", hard_negatives, minimum=0)
         self.tokenizer: Any = None
         self.documents: list[str] = []
+        self.document_ids: list[str] = []
         self.max_relevant = 1
         self.train_relevant: list[list[int]] = []  # per train label: its relevant documents
         self.train_names: list[str] = []  # per train label: the query
@@ -135,49 +153,91 @@ class SearchDataModule(AugmentedDataModule):
                        checkpoint=self.tokenizer_name, corpus=self.documents, relevant=self.train_relevant,
                        class_names=self.train_names)
 
-    def _split(self, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _seeded(self, count: int, n_test: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A seeded permutation of ``count`` queries: test (``n_test`` of them; 0 when the test set is given),
+        validation, then the train pool."""
         order = np.random.default_rng(self.split_seed).permutation(count)
-        n_test = max(1, round(self.test_fraction * count))
+        n_test = max(1, round(self.test_fraction * count)) if n_test is None else n_test
         n_val = self.val_queries if self.val_queries is not None else max(1, round(self.val_fraction * count))
-        pool = order[n_test + n_val:]
-        if len(pool) == 0 or (self.train_queries or 0) > len(pool):
-            raise AuglabError(f"data.train_queries={self.train_queries}: {count} queries leave {len(pool)} for "
-                              f"training after {n_test} test and {n_val} validation queries; ask for at most "
-                              f"{len(pool)}")
-        return order[:n_test], order[n_test:n_test + n_val], pool[:self.train_queries]
+        if n_test + n_val >= count:
+            raise AuglabError(f"data.val_queries / val_fraction: {count} queries leave none for training after "
+                              f"{n_test} test and {n_val} validation queries; ask for fewer")
+        return order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
+
+    def _split(self, collection: SearchCollection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Test, validation and train query indices (see the module docstring)."""
+        own = collection.splits if self.split == "own" else None
+        if own is None:
+            test, val, pool = self._seeded(len(collection.queries), None)
+        elif "test" not in own:
+            raise AuglabError("the collection's qrels name train / dev but no test split; add qrels/test.tsv, or "
+                              "re-split every query with data.split=seeded")
+        else:
+            test = np.array(own["test"], dtype=np.int64)
+            train = np.array(own.get("train", []), dtype=np.int64)
+            if "dev" in own:
+                val = np.array(own["dev"], dtype=np.int64)
+                pool = train[np.random.default_rng(self.split_seed).permutation(len(train))]
+            elif len(train):  # no dev split: validation drawn from train
+                _, v, p = self._seeded(len(train), 0)
+                val, pool = train[v], train[p]
+            else:  # a test-only collection (BEIR's zero-shot sets): validate on test, train on nothing
+                val, pool = test, train
+        if (self.train_queries or 0) > len(pool):
+            raise AuglabError(f"data.train_queries={self.train_queries}: the collection leaves {len(pool)} training "
+                              f"queries; ask for at most {len(pool)}")
+        return test, val, pool[:self.train_queries]
+
+    def _excluded(self, collection: SearchCollection, idx: np.ndarray) -> list[int]:
+        """Per query of ``idx``: the document with its id, when ``ignore_identical_ids`` (BEIR's ArguAna, Quora)."""
+        if not self.ignore_identical_ids:
+            return [-1] * len(idx)
+        by_id = {d: i for i, d in enumerate(collection.document_ids)}
+        return [by_id.get(collection.query_ids[i], -1) for i in idx]
+
+    def _eval_set(self, collection: SearchCollection, idx: np.ndarray) -> EvalQueries:
+        exclude = self._excluded(collection, idx)
+        relevant, grades = [], []
+        for i, left_out in zip(idx, exclude, strict=True):
+            pairs = [(d, g) for d, g in zip(collection.relevant[i], collection.grades[i], strict=True) if d != left_out]
+            relevant.append([d for d, _ in pairs])
+            grades.append([g for _, g in pairs])
+        return EvalQueries([collection.queries[i] for i in idx], relevant, grades, exclude, [int(i) for i in idx])
 
     def build_splits(self) -> tuple[Dataset, Dataset, Dataset]:
         collection = self.load_collection()
-        self.documents = collection.documents
+        self.documents, self.document_ids = collection.documents, collection.document_ids
         self.max_relevant = max(len(r) for r in collection.relevant)
-        self.data_hash = fingerprint(collection.queries, collection.documents, collection.relevant)
-        test_idx, val_idx, train_idx = self._split(len(collection.queries))
-        test, val = ([collection.queries[i] for i in idx] for idx in (test_idx, val_idx))
-        self.held_out_inputs = val + test
+        self.data_hash = fingerprint(collection.queries, collection.documents, collection.relevant, collection.grades)
+        test_idx, val_idx, train_idx = self._split(collection)
+        test, val = self._eval_set(collection, test_idx), self._eval_set(collection, val_idx)
+        self.held_out_inputs = val.queries + test.queries
         self.train_relevant = [collection.relevant[i] for i in train_idx]
         self.train_names = [collection.queries[i] for i in train_idx]
         train = (list(self.train_names), torch.arange(len(train_idx)))
-        train = self.augment.apply_offline(train, self.transform_context(train))
-        self.augment.setup(self.transform_context(train))
-        negatives = (self.mine_negatives(train) if self.hard_negatives else
+        if len(train_idx):
+            train = self.augment.apply_offline(train, self.transform_context(train))
+            self.augment.setup(self.transform_context(train))
+        negatives = (self.mine_negatives(train) if self.hard_negatives and len(train_idx) else
                      torch.zeros(len(train[0]), 0, dtype=torch.long))
         self.split_sizes = {"train": len(train[0]), "val": len(val), "test": len(test),
                             "documents": len(self.documents)}
         return (TrainQueries(*train, self.train_relevant, negatives,
-                             self.augment.apply_sample if self.augment.sample else None),
-                EvalQueries(val, [collection.relevant[i] for i in val_idx]),
-                EvalQueries(test, [collection.relevant[i] for i in test_idx]))
+                             self.augment.apply_sample if self.augment.sample else None), val, test)
 
     def mine_negatives(self, train: tuple[list[str], torch.Tensor]) -> torch.Tensor:
         """``[N, hard_negatives]``: each train query's best-scoring BM25 documents that are not relevant to it."""
         from auglab.models.bm25 import BM25Index
 
-        index = BM25Index(self.documents)
+        widest = max(len(r) for r in self.train_relevant)
+        found = BM25Index(self.documents).top(train[0], self.hard_negatives + widest)
         out = torch.empty(len(train[0]), self.hard_negatives, dtype=torch.long)
-        for i, (query, label) in enumerate(zip(*train, strict=True)):
+        for i, (top, label) in enumerate(zip(found, train[1], strict=True)):
             relevant = set(self.train_relevant[int(label)])
-            top = index.top(query, self.hard_negatives + len(relevant))
-            out[i] = torch.tensor([d for d in top if d not in relevant][:self.hard_negatives])
+            kept = [d for d in top if d not in relevant][:self.hard_negatives]
+            if len(kept) < self.hard_negatives:  # a query sharing no word with the corpus: any other documents
+                kept += [d for d in range(len(self.documents)) if d not in relevant and d not in kept]
+            out[i] = torch.tensor(kept[:self.hard_negatives])
         return out
 
     def collate(self, *, train: bool) -> Callable:
@@ -189,19 +249,26 @@ class SearchDataModule(AugmentedDataModule):
         return make.train if train else make.eval
 
     def data_facts(self) -> dict[str, Any]:
-        return {"documents": self.documents}
+        return {"documents": self.documents, "document_ids": self.document_ids}
 
 
 class PriceRunnerSearchDataModule(SearchDataModule):
-    """PriceRunner: a product's canonical name finds its merchants' offer titles (``pricerunner.search_collection``);
-    ``categories`` keeps only those categories' products and offers."""
+    """PriceRunner's offer titles as the corpus; ``queries``: ``canonical`` (a product's canonical name finds its
+    merchants' offers, ``pricerunner.search_collection``) or ``shopper`` (broad and attribute queries derived
+    from the catalogue, with graded relevance, ``shopper_queries.py``); ``categories`` keeps only those
+    categories' products and offers."""
 
-    def __init__(self, *, root: str | None = None, categories: Sequence[str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, root: str | None = None, categories: Sequence[str] | None = None,
+                 queries: str = "canonical", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.root, self.categories = root, list(categories) if categories else None
+        self.queries = check_choice("data.queries", queries, ("canonical", "shopper"))
 
     def load_collection(self) -> SearchCollection:
-        return pricerunner.search_collection(pricerunner.load(self.root), self.categories)
+        offers = pricerunner.load(self.root)
+        if self.queries == "shopper":
+            return shopper_collection(pricerunner.select_categories(offers, self.categories))
+        return pricerunner.search_collection(offers, self.categories)
 
 
 class SearchFilesDataModule(SearchDataModule):

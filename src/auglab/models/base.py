@@ -103,7 +103,8 @@ class AuglabModule(L.LightningModule):
         """Log the epoch's mean loss (``{stage}/loss``) and metrics once, at its end, then reset them. Steps
         only update their states: logging a metric every step costs Lightning's bookkeeping on every step
         for a value reported per epoch. ``compute()`` reduces the states over DDP ranks."""
-        self.log(f"{stage}/loss", loss.compute(), prog_bar=stage != "test")
+        if loss.count > 0:  # an approximate index ranks no full corpus: no loss over it
+            self.log(f"{stage}/loss", loss.compute(), prog_bar=stage != "test")
         loss.reset()
         if stage == "train" and self.train_adv_loss.count > 0:  # beside train/loss, never in evaluation
             self.log("train/adv_loss", self.train_adv_loss.compute())

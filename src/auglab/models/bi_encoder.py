@@ -1,25 +1,31 @@
 """A bi-encoder for search: queries and documents embedded by one pretrained encoder (mean pooling, unit
 length), scored by their dot product, fine-tuned with in-batch negatives (the multiple-negatives ranking
 loss: Henderson et al. 2017, arXiv 1705.00652; Karpukhin et al. 2020, DPR) plus any BM25-mined hard negatives
-the data adds (``data.hard_negatives``). The whole corpus is embedded before each validation and test epoch,
-in length-sorted chunks, and every query batch is scored against it in one matrix product."""
+the data adds (``data.hard_negatives``). The corpus is embedded in length-sorted chunks once per state of the
+weights (kept while they do not change, on disk for a checkpoint that never trains, and split across DDP
+ranks, each embedding its share), and queries are scored against it a chunk of documents at a time
+(``models/retriever.py``), or through an approximate index (``model.index``, ``models/vector_index.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from auglab.errors import check_count, check_positive
+from auglab.errors import check_choice, check_count, check_positive
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.models.retriever import Retriever
 from auglab.models.sentence_embedding import mean_pool
+from auglab.models.vector_index import INDEXES, VectorIndex
 from auglab.models.warmup import check_warmup, warmup_then_decay
 from auglab.pretrained import hf_checkpoint
 from auglab.pretrained.text_batch import padded
+from auglab.storage.artefact_cache import load_or_compute
+from auglab.storage.fingerprint import fingerprint
 
 
 class BiEncoder(Retriever):
@@ -28,8 +34,10 @@ class BiEncoder(Retriever):
 
     def __init__(self, *, documents: Sequence[str], checkpoint: str, max_length: int = 32, scale: float = 20.0,
                  zero_shot: bool = False, corpus_batch_size: int = 256, warmup_fraction: float = 0.1,
-                 **kwargs: Any) -> None:
+                 index: str = "exact", cache_dir: str | None = None, **kwargs: Any) -> None:
         super().__init__(documents=documents, **kwargs)
+        self.index_kind = check_choice("model.index", index, INDEXES)
+        self.cache_dir = cache_dir
         self.checkpoint, self.max_length = checkpoint, max_length
         self.scale = check_positive("model.scale", scale)
         self.corpus_batch_size = check_count("model.corpus_batch_size", corpus_batch_size)
@@ -41,7 +49,9 @@ class BiEncoder(Retriever):
         pooler = getattr(self.encoder, "pooler", None)  # BERT's [CLS] head: mean pooling never uses it, and DDP
         for p in pooler.parameters() if pooler is not None else ():  # refuses parameters that get no gradient
             p.requires_grad_(False)
-        self.corpus_embeddings: torch.Tensor | None = None  # [N, D], rebuilt before each evaluation epoch
+        self.corpus_embeddings: torch.Tensor | None = None  # [N, D] for the weights' state in embedded_state
+        self.embedded_state: str | None = None
+        self.vectors: Any = None  # the approximate index over the embeddings (model.index), None: exact
         self.train_loss = MeanLoss()
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -69,18 +79,52 @@ class BiEncoder(Retriever):
             out[torch.tensor(rows, device=self.device)] = embedded
         return out
 
+    def weights_state(self) -> str:
+        """A fingerprint of the encoder's weights: the embeddings of one state serve every evaluation of it."""
+        return fingerprint([p for p in self.encoder.state_dict().values()])
+
     def index_corpus(self) -> None:
-        if self.corpus_embeddings is not None and not self.trains:  # weights that never change: embed once
+        state = self.weights_state()
+        if self.corpus_embeddings is not None and state == self.embedded_state:  # same weights: same embeddings
             return
         # the trainer's own progress bar says whether bars are wanted (run/build.py removes it in a sweep)
         progress = self._trainer is not None and self.trainer.progress_bar_callback is not None
         progress = progress and self.global_rank == 0
-        self.corpus_embeddings = self.encode_texts(self.documents, progress=progress)
+        path = None
+        if self.cache_dir is not None and not self.trains:  # a checkpoint as it is: the same for every job
+            key = fingerprint(state, self.documents, self.max_length)
+            path = Path(self.cache_dir) / "corpus_embeddings" / f"{key}.pt"
+        embeddings, _ = load_or_compute(path, lambda: self.shared_embeddings(progress), what="corpus embeddings")
+        self.corpus_embeddings, self.embedded_state = embeddings.to(self.device), state
+        self.vectors = None if self.index_kind == "exact" else VectorIndex(self.corpus_embeddings, self.index_kind)
 
-    def score(self, x: dict[str, Any]) -> torch.Tensor:
+    def shared_embeddings(self, progress: bool) -> torch.Tensor:
+        """``[N, D]``; under DDP each rank embeds a contiguous share and the shares are gathered."""
+        trainer = self._trainer
+        world = trainer.world_size if trainer is not None else 1
+        if world == 1:
+            return self.encode_texts(self.documents, progress=progress).cpu()
+        bounds = [len(self.documents) * r // world for r in range(world + 1)]
+        mine = self.encode_texts(self.documents[bounds[self.global_rank]:bounds[self.global_rank + 1]],
+                                 progress=progress)
+        widest = max(b - a for a, b in zip(bounds, bounds[1:], strict=False))
+        padded_share = torch.zeros(widest, mine.shape[1], device=self.device)
+        padded_share[:len(mine)] = mine
+        everyone = self.all_gather(padded_share)  # [W, widest, D]
+        return torch.cat([everyone[r, :bounds[r + 1] - bounds[r]] for r in range(world)]).cpu()
+
+    def encode_queries(self, x: dict[str, Any]) -> torch.Tensor:
         assert self.corpus_embeddings is not None
-        q = self.embed(x["input_ids"], x["attention_mask"]).float()  # [B, D]
-        return q @ self.corpus_embeddings.T  # [B, N]
+        return self.embed(x["input_ids"], x["attention_mask"]).float()  # [B, D]
+
+    def score_chunk(self, queries: torch.Tensor, start: int, end: int) -> torch.Tensor:
+        return queries @ self.corpus_embeddings[start:end].T  # [B, C]
+
+    def rank(self, x: dict[str, Any], relevant: torch.Tensor,
+             gains: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        if self.vectors is None:
+            return super().rank(x, relevant, gains)
+        return self.vectors.rank(self.encode_queries(x), relevant, gains, self.top)
 
     def training_step(self, batch: tuple[dict[str, Any], torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch

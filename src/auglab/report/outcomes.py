@@ -39,7 +39,7 @@ def metric_function(metric: str, outcomes: Outcomes) -> Callable[[Outcomes], np.
     recomputed from per-example outcomes (a loss, FID)."""
     name = metric.removeprefix("test/")
     if "rank" in outcomes or "ranks" in outcomes:  # one relevant item (recommenders) or several (search)
-        at = re.fullmatch(r"(recall|precision|f1|ndcg|mrr)@(\d+)", name)
+        at = re.fullmatch(r"(recall|precision|f1|ndcg|map|mrr)@(\d+)", name)
         if name != "acc" and at is None:
             return None
         kind, k = ("acc", 1) if name == "acc" else (at.group(1), int(at.group(2)))
@@ -50,7 +50,8 @@ def metric_function(metric: str, outcomes: Outcomes) -> Callable[[Outcomes], np.
             from auglab.metrics.ranking import per_query
 
             ranks = torch.from_numpy(np.asarray(o["ranks"] if "ranks" in o else o["rank"][..., None], dtype=float))
-            return per_query(ranks, k)[kind].mean(-1).numpy()  # [..., N, R] -> [..., N] -> [...]
+            gains = torch.from_numpy(np.asarray(o["gains"], dtype=float)) if "gains" in o else None
+            return per_query(ranks, k, gains)[kind].mean(-1).numpy()  # [..., N, R] -> [..., N] -> [...]
         return ranked
     if "prediction" not in outcomes:
         return None
@@ -63,8 +64,8 @@ def metric_function(metric: str, outcomes: Outcomes) -> Callable[[Outcomes], np.
 
 
 def same_test_set(runs: list[Outcomes]) -> bool:
-    """Whether the runs tested the same examples in the same order (their labels or targets agree)."""
-    key = "label" if "label" in runs[0] else "target"
+    """Whether the runs tested the same examples in the same order (their labels, targets or queries agree)."""
+    key = next((k for k in ("label", "target", "query") if k in runs[0]), "label")
     return all(key in r and np.array_equal(r[key], runs[0][key]) for r in runs)
 
 
@@ -92,7 +93,7 @@ def sampling_error(metric: str, strategy: list[Outcomes], baseline: list[Outcome
     fn = metric_function(metric, runs[0])
     if fn is None:
         return None
-    fields = [f for f in ("label", "prediction", "rank", "ranks") if f in runs[0]]
+    fields = [f for f in ("label", "prediction", "rank", "ranks", "gains") if f in runs[0]]
     k, examples = len(strategy), len(runs[0][fields[0]])
     rng = np.random.default_rng(0)
     differences = []  # [k, b] per batch of resamples

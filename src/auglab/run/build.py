@@ -18,6 +18,7 @@ from auglab.errors import AuglabError, one_line, root_cause
 from auglab.run.loggers import run_config
 from auglab.sweep import console, slurm
 
+TRAINING_STAGES = ("offline", "sample", "batch", "device", "model")  # what a strategy changes training with
 
 def run_context(cfg: DictConfig) -> RunContext:
     """What the run knows before any data is read: where to cache, and how to compose a ``model=`` option."""
@@ -72,13 +73,29 @@ def build_model(cfg: DictConfig, datamodule: Any, context: RunContext) -> L.Ligh
         raise AuglabError(f"augment={datamodule.augment.name} perturbs what a model exposes, and model "
                           f"{cls.__name__} exposes nothing to perturb; choose model= one of: {', '.join(fit)}")
     try:
-        return instantiate(cfg.model, **facts_for(cls, offered))
+        model = instantiate(cfg.model, **facts_for(cls, offered))
     except Exception as err:  # hydra wraps the real cause
         cause = root_cause(err)
         if isinstance(cause, AuglabError) or not isinstance(cause, ValueError | TypeError):
             raise
         name = cfg.model._target_.rsplit(".", 1)[-1]
         raise AuglabError(f"cannot build model {name}: {one_line(cause)} (check the model.* overrides)") from err
+    check_model_uses_data(model, datamodule)
+    return model
+
+
+def check_model_uses_data(model: Any, datamodule: Any) -> None:
+    """A model with nothing to train (BM25, a zero-shot encoder) cannot use a strategy that changes training
+    data, and a model that trains needs training examples: both fail before anything runs."""
+    strategy = datamodule.augment
+    trains = getattr(model, "trains", True)
+    if not trains and any(getattr(strategy, stage) for stage in TRAINING_STAGES):
+        raise AuglabError(f"augment={strategy.name} changes training data, and model {type(model).__name__} trains "
+                          "nothing (it ranks with what it is), so the run would repeat augment=none; use "
+                          "augment=none, or a model that trains (model=bi_encoder without zero_shot)")
+    if trains and datamodule.split_sizes.get("train", 1) == 0:
+        raise AuglabError("the data has no training queries (the collection's splits name test only); rank with "
+                          "model=bm25 or model.zero_shot=true, or re-split every query with data.split=seeded")
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:

@@ -75,7 +75,7 @@ class LLMQueries(LanguageModelStage):
         relevant, k = self.context.relevant, self.round_trip_k
 
         def finds_its_product(candidates: list[Candidate]) -> list[bool]:
-            index = BM25Index(self.context.corpus)
-            return [bool(set(index.top(c.text, k)) & set(relevant[c.label])) for c in candidates]
+            found = BM25Index(self.context.corpus).top([c.text for c in candidates], k)
+            return [bool(set(top) & set(relevant[c.label])) for c, top in zip(candidates, found, strict=True)]
 
         return finds_its_product

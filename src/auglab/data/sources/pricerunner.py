@@ -60,15 +60,22 @@ def search_collection(offers: pd.DataFrame, categories: list[str] | None = None)
     """Price-comparison search: each product's canonical name (``Cluster Label``) is a query, every offer title a
     document, the product's offers its relevant documents. Products sharing a name (384 names) are one query
     with all their offers. ``categories``: only those categories' offers and products."""
-    if categories:
-        unknown = sorted(set(categories) - set(offers["Category Label"]))
-        if unknown:
-            known = ", ".join(sorted(set(offers["Category Label"])))
-            raise AuglabError(f"data.categories: no category {unknown[0]!r} in PriceRunner; choose from {known}")
-        offers = offers[offers["Category Label"].isin(categories)].reset_index(drop=True)
+    offers = select_categories(offers, categories)
     by_name = offers.groupby("Cluster Label", sort=True).indices  # name -> offer rows
-    return SearchCollection(list(by_name), offers["Product Title"].tolist(), [sorted(map(int, rows))
-                                                                                  for rows in by_name.values()])
+    return SearchCollection(list(by_name), offers["Product Title"].tolist(),
+                            [sorted(map(int, rows)) for rows in by_name.values()],
+                            document_ids=offers["Product ID"].tolist(), query_ids=list(by_name))
+
+
+def select_categories(offers: pd.DataFrame, categories: list[str] | None) -> pd.DataFrame:
+    """Only the offers of ``categories`` (all with None); an unknown category fails naming the known ones."""
+    if not categories:
+        return offers
+    unknown = sorted(set(categories) - set(offers["Category Label"]))
+    if unknown:
+        known = ", ".join(sorted(set(offers["Category Label"])))
+        raise AuglabError(f"data.categories: no category {unknown[0]!r} in PriceRunner; choose from {known}")
+    return offers[offers["Category Label"].isin(categories)].reset_index(drop=True)
 
 
 def download(folder: Path, url: str = UCI_URL) -> Path:
