@@ -145,7 +145,7 @@ def test_valid_and_uncheckable_overrides_pass():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["data.batchsize=8"], "Could not override 'data.batchsize'. To append to your config use +data.batchsize=8"),
+        (["data.batchsize=8"], "data.batchsize: no data option has this key; did you mean data.batch_size?"),
         (["-m", "seed=0,1", "+seed=2"], "Could not append to config. An item is already at 'seed'"),
     ],
 )

@@ -3,6 +3,7 @@ that lists the valid choices, not in Hydra's four."""
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from auglab.config.catalogue import CONF_DIR, groups, options
@@ -75,28 +76,30 @@ def check_composes(args: list[str], config_name: str) -> None:
 
 def _elsewhere(group: str, key: str, overrides: list[str]) -> str | None:
     """For ``group.key`` that the chosen option lacks: the options of the group that have it (or None)."""
-    from omegaconf import OmegaConf
 
     if group not in groups():
         return None
-    having = [o for o in options(group) if key in OmegaConf.load(CONF_DIR / group / f"{o}.yaml")
-              or _in_bases(group, o, key)]
+    having = [o for o in options(group) if key in _keys(group, o)]
     chosen = next((o.split("=", 1)[1] for o in overrides if o.startswith(f"{group}=")), "the default")
     if not having:
-        return f"{group}.{key}: no {group} option has this key; check the spelling"
+        known = {k for o in options(group) for k in _keys(group, o)}
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"did you mean {group}.{close[0]}?" if close else "check the spelling"
+        return f"{group}.{key}: no {group} option has this key; {hint} (a new key is added with +{group}.{key}=...)"
     return (f"{group}.{key}: {group}={chosen} has no such option; it is an option of {group}="
             f"{', '.join(having)}")
 
 
-def _in_bases(group: str, option: str, key: str) -> bool:
+def _keys(group: str, option: str) -> set[str]:
+    """The top-level keys of one option file and the bases it extends."""
     from omegaconf import OmegaConf
 
+    keys = set(OmegaConf.load(CONF_DIR / group / f"{option}.yaml"))
     for entry in OmegaConf.load(CONF_DIR / group / f"{option}.yaml").get("defaults", []) or []:
-        name = str(entry).split("@", 1)[0].strip()
-        base = CONF_DIR / group / f"{name}.yaml"
-        if name != "_self_" and base.is_file() and key in OmegaConf.load(base):
-            return True
-    return False
+        base = CONF_DIR / group / f"{str(entry).split('@', 1)[0].strip()}.yaml"
+        if base.is_file():
+            keys |= set(OmegaConf.load(base))
+    return keys - {"defaults"}
 
 
 def check_overrides(args: list[str]) -> None:
