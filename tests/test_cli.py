@@ -147,7 +147,9 @@ def test_ddp_cpu_sweep_runs_each_job_once_in_two_processes(tmp_path):
     jobs = sorted(p.name for p in sweep.iterdir() if (p / "run.json").exists())
     assert len(jobs) == 2 and jobs[0].startswith("device_flip_crop-s0-") and jobs[1].startswith("none-s0-")
     for job in jobs:
-        assert json.loads((sweep / job / "run.json").read_text())["status"] == "ok"
+        record = json.loads((sweep / job / "run.json").read_text())
+        ranks = {p.name: p.read_text()[-2000:] for p in (sweep / job / "ranks").glob("*.json")}
+        assert record["status"] == "ok", (record, ranks, out[-3000:])
         assert 0 <= _metrics(sweep / job)["test/acc"] <= 1
         assert json.loads((sweep / job / "provenance.json").read_text())["world_size"] == 2
 

@@ -180,6 +180,7 @@ def run_rank(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> f
         sweep_console.quiet_job_console()
     try:
         task(cfg)
+        _leave_process_group()
     except BaseException as err:
         record = _rank_record(Path(cfg.paths.output_dir), rank)
         record.parent.mkdir(parents=True, exist_ok=True)
@@ -187,3 +188,13 @@ def run_rank(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> f
         print(f"auglab: error (rank {rank}): {one_line(err)}", file=sys.stderr)
         sys.exit(2)
     return None
+
+
+def _leave_process_group() -> None:
+    """Wait for every rank, then close the group: a rank that exits while a peer still reads from it can
+    reset the peer's gloo connection, failing a job whose results were already written."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
