@@ -29,12 +29,14 @@ def test_defaults_count_and_volatile_keys_do_not(tmp_path):
 
 
 def test_options_added_later_count_only_away_from_their_default(tmp_path):
-    for strategy, key, added, other in (("none", "data.on_device", "auto", "false"),
-                                        ("adversarial_image", "augment.model.adversarial.from_clean_pass", "false",
-                                         "true")):
-        base = _key([f"augment={strategy}", f"{key}={added}"], tmp_path)
-        assert _key([f"augment={strategy}", f"~{key}"], tmp_path) == base  # a job made before the key existed
-        assert _key([f"augment={strategy}", f"{key}={other}"], tmp_path) != base
+    search = ["data=pricerunner_search", "model=bi_encoder"]
+    for first, key, added, other in ((["augment=none"], "data.on_device", "auto", "false"),
+                                     (["augment=adversarial_image"], "augment.model.adversarial.from_clean_pass",
+                                      "false", "true"),
+                                     (["augment=none", *search], "model.index_probes", "16", "64")):
+        base = _key([*first, f"{key}={added}"], tmp_path)
+        assert _key([*first, f"~{key}"], tmp_path) == base  # a job made before the key existed
+        assert _key([*first, f"{key}={other}"], tmp_path) != base
 
 
 def test_a_changed_default_is_a_new_job(tmp_path):

@@ -135,6 +135,8 @@ def test_llm_queries_writes_round_trip_checked_queries_for_training_products_onl
     (["data=pricerunner_search", "model=bm25", "model.index=hnsw"], ["model.index: model=bm25 has no such option",
                                                                      "model=bi_encoder"]),
     (["data=pricerunner_search", "model=bm25", "model.chunk_size=0"], ["model.chunk_size=0 is invalid"]),
+    (["data=pricerunner_search", "model=bi_encoder", "model.index=ivf", "model.index_probes=0"],
+     ["model.index_probes=0 is invalid"]),
     (["data=pricerunner_search", "model=bm25", "model.method=okapi"], ["model.method", "lucene, robertson"]),
     (["data=search_files", "model=bm25"], ["data.path is not set; point it at a folder with corpus.jsonl"]),
     (["data=search_files", "model=bm25", "data.path=/nowhere"], ["data.path=/nowhere is not a folder"]),

@@ -34,9 +34,11 @@ class BiEncoder(Retriever):
 
     def __init__(self, *, documents: Sequence[str], checkpoint: str, max_length: int = 32, scale: float = 20.0,
                  zero_shot: bool = False, corpus_batch_size: int = 256, warmup_fraction: float = 0.1,
-                 index: str = "exact", cache_dir: str | None = None, **kwargs: Any) -> None:
+                 index: str = "exact", index_probes: int = 16, cache_dir: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(documents=documents, **kwargs)
         self.index_kind = check_choice("model.index", index, INDEXES)
+        self.index_probes = check_count("model.index_probes", index_probes)
         self.cache_dir = cache_dir
         self.checkpoint, self.max_length = checkpoint, max_length
         self.scale = check_positive("model.scale", scale)
@@ -96,7 +98,8 @@ class BiEncoder(Retriever):
             path = Path(self.cache_dir) / "corpus_embeddings" / f"{key}.pt"
         embeddings, _ = load_or_compute(path, lambda: self.shared_embeddings(progress), what="corpus embeddings")
         self.corpus_embeddings, self.embedded_state = embeddings.to(self.device), state
-        self.vectors = None if self.index_kind == "exact" else VectorIndex(self.corpus_embeddings, self.index_kind)
+        self.vectors = None if self.index_kind == "exact" else VectorIndex(self.corpus_embeddings, self.index_kind,
+                                                                           probes=self.index_probes)
 
     def shared_embeddings(self, progress: bool) -> torch.Tensor:
         """``[N, D]``; under DDP each rank embeds a contiguous share and the shares are gathered."""
