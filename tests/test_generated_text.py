@@ -200,11 +200,19 @@ def test_an_unknown_checkpoint_offline_fails_in_one_line(tmp_path, monkeypatch):
 
 @pytest.mark.slow  # converts the 98 MB GGUF file once (about half a minute) and runs the real 135M model
 def test_smollm2_rewrites_real_titles(tmp_path):
+    """Also: a cold cache (the GGUF converted in this call) and a warm one leave the global random stream as
+    they found it and write the same texts, so a run cannot depend on whether the cache existed."""
+    before = torch.get_rng_state()
     stage = LLMParaphrase(n=1, max_new_tokens=24, batch_size=4, max_words=40)
     stage.setup(_context(tmp_path))
     texts, _ = stage((TITLES[:4], LABELS[:4]))
     assert list((tmp_path / "pretrained").glob("SmolLM2-135M-Instruct*/model.safetensors"))
     assert stage.report()["generated"] == 4 and any(len(r["generated"].split()) >= 2 for r in stage.report()["records"])
+    assert torch.equal(torch.get_rng_state(), before)
+    warm = LLMParaphrase(n=1, max_new_tokens=24, batch_size=4, max_words=40)
+    warm.setup(_context(tmp_path))
+    assert warm((TITLES[:4], LABELS[:4]))[0] == texts
+    assert torch.equal(torch.get_rng_state(), before)
 
 
 @pytest.mark.slow  # end to end, several subprocess runs: CI runs it
