@@ -7,7 +7,16 @@ import pytest
 import torch
 
 from auglab.augment import RunContext
-from auglab.augment.sequence import SeqCrop, SeqInsert, SeqMask, SeqNoise, SeqOneOf, SeqReorder, SeqSubstitute
+from auglab.augment.sequence import (
+    SeqCorrelatedInsert,
+    SeqCrop,
+    SeqInsert,
+    SeqMask,
+    SeqNoise,
+    SeqOneOf,
+    SeqReorder,
+    SeqSubstitute,
+)
 from auglab.augment.sequence.fit import cooccurrence_neighbours
 from auglab.augment.sequence.offline import SlidingWindow, SubsetSplit
 from auglab.data.user_sequences import UserSequences
@@ -44,6 +53,7 @@ ALL = {
     "insert": lambda: SeqInsert(rate=0.5),
     "noise": lambda: SeqNoise(rate=0.5),
     "substitute": lambda: SeqSubstitute(rate=0.5),
+    "correlated_insert": lambda: SeqCorrelatedInsert(rate=0.5),
     "one_of": lambda: SeqOneOf(transforms={"crop": SeqCrop(), "mask": SeqMask(), "reorder": SeqReorder()}),
 }
 
@@ -137,6 +147,13 @@ def test_noise_and_substitute_draw_from_the_catalogue_and_the_train_split():
     changed = out != x
     assert changed.any()
     assert (table[x[changed]] == out[changed][:, None]).any(1).all()  # every new item is a neighbour
+    insert = fitted(SeqCorrelatedInsert(rate=1.0, top_k=2, window=1))
+    out, _ = insert(x, y)
+    for row, orig in zip(out, x, strict=True):
+        history = set(orig[orig > 0].tolist())
+        neighbours = set(table[sorted(history)].flatten().tolist())
+        new = [v for v in row[row > 0].tolist() if v not in history]
+        assert new and set(new) <= neighbours  # each inserted item co-occurs with one of the history's
 
 
 def test_cooccurrence_neighbours_by_hand():

@@ -69,6 +69,20 @@ def test_same_seed_same_metrics_and_eval_is_exact_in_one_and_two_processes(tmp_p
     assert len(ranks) == 101 and (ranks < 10).mean() == pytest.approx(expected["test/recall@10"])
 
 
+@pytest.mark.slow  # three end-to-end runs of about 10 s; CI runs it
+def test_contrastive_views_log_their_loss_reproduce_and_change_training(tmp_path):
+    runs = {}
+    for name, strategy in (("a", "duorec"), ("b", "duorec"), ("none", "none")):
+        proc = run_cli(["train", *SMALL, "model=sasrec", f"augment={strategy}", f"hydra.run.dir={tmp_path / name}"],
+                       tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[name] = _json(tmp_path / name / "metrics.json")
+    assert runs["a"] == runs["b"]  # its draws (positives, dropout) come from the run's seeded stream
+    assert runs["a"]["test/loss"] != runs["none"]["test/loss"]
+    logged = (tmp_path / "a" / "csv" / "metrics.csv").read_text()
+    assert "train/cl_loss" in logged and "train/cl_loss" not in (tmp_path / "none" / "csv" / "metrics.csv").read_text()
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
@@ -88,6 +102,9 @@ def test_same_seed_same_metrics_and_eval_is_exact_in_one_and_two_processes(tmp_p
         (["data=movielens_100k", "model=gru4rec", "augment=seq_mask", "augment.device.mask.gamma=2"],
          ["augment.device.mask.gamma=2 is invalid: it must be a number in [0, 1]"]),
         (["data=movielens_100k", "model=gru4rec", "data.user_core=500"], ["left no user in", "lower them"]),
+        (["augment=cl4srec"], ["augment=cl4srec is for sequence data but data is image"]),
+        (["data=movielens_100k", "model=sasrec", "augment=duorec", "augment.model.contrastive.temperature=0"],
+         ["augment.model.contrastive.temperature=0 is invalid"]),
     ],
 )
 def test_bad_sequence_input_fails_before_training_with_one_line(args, fragments, tmp_path):

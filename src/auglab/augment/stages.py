@@ -9,7 +9,8 @@ A strategy names transforms for up to four stages, the four places an augmentati
   or next-item ids ``[B]`` (sequences).
 - ``device(x, y) -> (x, y)``: in ``on_after_batch_transfer``, on the accelerator.
 - ``model(module, x, y, loss) -> loss``: in the model's training step, with the model being trained (its
-  clean loss in, the loss to minimise out): adversarial examples (``augment/adversarial.py``).
+  clean loss in, the loss to minimise out): adversarial examples (``augment/adversarial.py``), contrastive
+  views of histories (``augment/sequence/contrastive.py``).
 
 A transform with a ``setup(context)`` method gets the run's context once (``augment/context.py``).
 """

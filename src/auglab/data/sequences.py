@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from auglab.augment.sequence.prefixes import prefix_bounds, windows
 from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import interactions, synthetic_sessions
 from auglab.data.user_sequences import UserSequences, build_sequences
@@ -43,12 +44,8 @@ class PrefixDataset(Dataset):
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.as_tensor(indices)
-        start, end = self.starts[idx], self.ends[idx]
-        length = torch.clamp(end - start, max=self.max_len)  # [B]
-        pos = (end - length)[:, None] + torch.arange(self.max_len)[None, :]  # [B, L]
-        valid = torch.arange(self.max_len)[None, :] < length[:, None]
-        x = torch.where(valid, self.items[pos.clamp(max=len(self.items) - 1)], 0)
-        return x, self.items[end]
+        end = self.ends[idx]
+        return windows(self.items, self.starts[idx], end, self.max_len), self.items[end]
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y = self.__getitems__([i])
@@ -57,12 +54,7 @@ class PrefixDataset(Dataset):
 
 def prefix_examples(seqs: UserSequences, max_len: int) -> PrefixDataset:
     """Every prefix of every sequence: ``s[:t] -> s[t]`` for 1 <= t < len(s)."""
-    lengths = seqs.lengths
-    per_seq = np.maximum(lengths - 1, 0)
-    seq_of = np.repeat(np.arange(seqs.num_users), per_seq)
-    t = np.arange(per_seq.sum()) - np.repeat(np.cumsum(per_seq) - per_seq, per_seq) + 1
-    starts = seqs.offsets[:-1][seq_of]
-    return PrefixDataset(seqs.items, starts, starts + t, max_len)
+    return PrefixDataset(seqs.items, *prefix_bounds(seqs.offsets), max_len)
 
 
 class BatchCollate:

@@ -47,6 +47,7 @@ class AuglabModule(L.LightningModule):
         check_choice("model.monitor_mode", monitor_mode, ("max", "min"))
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
         self.train_adv_loss = MeanLoss()  # filled by a model-stage strategy (adversarial examples) only
+        self.train_cl_loss = MeanLoss()  # ... and by contrastive views (their weighted InfoNCE terms)
 
     def check_finite(self, loss: torch.Tensor, stage: str) -> None:
         """The NaN guard. In training every DDP rank takes the same decision at the same step (one
@@ -99,6 +100,9 @@ class AuglabModule(L.LightningModule):
     def record_adversarial_loss(self, loss: torch.Tensor, count: int) -> None:
         self.train_adv_loss.update(loss, count)
 
+    def record_contrastive_loss(self, loss: torch.Tensor, count: int) -> None:
+        self.train_cl_loss.update(loss, count)
+
     def log_epoch(self, stage: str, loss: MeanLoss, metrics: Metric | MetricCollection | None = None) -> None:
         """Log the epoch's mean loss (``{stage}/loss``) and metrics once, at its end, then reset them. Steps
         only update their states: logging a metric every step costs Lightning's bookkeeping on every step
@@ -106,9 +110,10 @@ class AuglabModule(L.LightningModule):
         if loss.count > 0:  # an approximate index ranks no full corpus: no loss over it
             self.log(f"{stage}/loss", loss.compute(), prog_bar=stage != "test")
         loss.reset()
-        if stage == "train" and self.train_adv_loss.count > 0:  # beside train/loss, never in evaluation
-            self.log("train/adv_loss", self.train_adv_loss.compute())
-            self.train_adv_loss.reset()
+        for name, extra in (("adv_loss", self.train_adv_loss), ("cl_loss", self.train_cl_loss)):
+            if stage == "train" and extra.count > 0:  # beside train/loss, never in evaluation
+                self.log(f"train/{name}", extra.compute())
+                extra.reset()
         if metrics is not None:
             self.log_dict(metrics.compute())
             metrics.reset()

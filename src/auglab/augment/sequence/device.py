@@ -139,6 +139,22 @@ class SeqNoise(_Insert, ItemCatalogue):
         return torch.randint(1, self.num_items + 1, (len(x), m), device=x.device)
 
 
+class SeqCorrelatedInsert(_Insert, CooccurrenceNeighbours):
+    """Correlated insertion (CoSeRec, Liu et al. 2021): insert, for random items of the history, one of their
+    ``top_k`` most co-occurring items in the train split (placed at random before the last item, as the other
+    insertions are; CoSeRec places each beside the item it correlates with)."""
+
+    def __init__(self, *, rate: float = 0.2, top_k: int = 5, window: int = 3, p: float = 1.0) -> None:
+        _Insert.__init__(self, rate=rate, p=p)
+        CooccurrenceNeighbours.__init__(self, top_k=top_k, window=window)
+
+    def new_items(self, x: torch.Tensor, n: torch.Tensor, m: int) -> torch.Tensor:
+        table = self.table(x.device)  # [num_items + 2, top_k]
+        source = x.gather(1, (torch.rand((len(x), m), device=x.device) * n).long())  # [B, m] history items
+        choice = (torch.rand((len(x), m), device=x.device) * table.shape[1]).long()
+        return table[source, choice]
+
+
 class SeqSubstitute(CooccurrenceNeighbours):
     """Replace a random ``rate`` share of each history's items with one of their ``top_k`` most
     co-occurring items in the train split (an item with no neighbour stays)."""
