@@ -119,6 +119,9 @@ def test_llm_queries_writes_round_trip_checked_queries_for_training_products_onl
         assert record["original"] in {dm.documents[d] for d in dm.train_relevant[dm.train_names.index(record["label"])]}
 
 
+SLOW = pytest.mark.slow  # checked once the whole PriceRunner corpus is loaded (about 30 s each); CI runs them
+
+
 @pytest.mark.parametrize(("args", "fragments"), [
     (["model=bm25"], ["model BM25Retriever is for search data but data is image; choose model= one of: cdcgan"]),
     (["data=pricerunner", "model=bi_encoder"], ["model BiEncoder is for search data but data is text"]),
@@ -130,14 +133,17 @@ def test_llm_queries_writes_round_trip_checked_queries_for_training_products_onl
     (["data=pricerunner_search", "model=bm25", "data.categories=[Phones]"], ["data.categories: no category 'Phones'"]),
     (["data=pricerunner_search", "model=bm25", "data.train_queries=0"], ["data.train_queries", "an integer >= 1"]),
     (["data=pricerunner_search", "model=bm25", "data.test_fraction=1.5"], ["data.test_fraction=1.5", "(0, 1)"]),
-    (["data=pricerunner_search", "model=bm25", "model.b=2"], ["model.b", "a number in [0, 1]"]),
-    (["data=pricerunner_search", "model=bm25", "augment=eda"], ["augment=eda changes training data", "trains nothing"]),
+    pytest.param(["data=pricerunner_search", "model=bm25", "model.b=2"], ["model.b", "a number in [0, 1]"], marks=SLOW),
+    pytest.param(["data=pricerunner_search", "model=bm25", "augment=eda"],
+                 ["augment=eda changes training data", "trains nothing"], marks=SLOW),
     (["data=pricerunner_search", "model=bm25", "model.index=hnsw"], ["model.index: model=bm25 has no such option",
                                                                      "model=bi_encoder"]),
-    (["data=pricerunner_search", "model=bm25", "model.chunk_size=0"], ["model.chunk_size=0 is invalid"]),
-    (["data=pricerunner_search", "model=bi_encoder", "model.index=ivf", "model.index_probes=0"],
-     ["model.index_probes=0 is invalid"]),
-    (["data=pricerunner_search", "model=bm25", "model.method=okapi"], ["model.method", "lucene, robertson"]),
+    pytest.param(["data=pricerunner_search", "model=bm25", "model.chunk_size=0"], ["model.chunk_size=0 is invalid"],
+                 marks=SLOW),
+    pytest.param(["data=pricerunner_search", "model=bi_encoder", "model.index=ivf", "model.index_probes=0"],
+                 ["model.index_probes=0 is invalid"], marks=SLOW),
+    pytest.param(["data=pricerunner_search", "model=bm25", "model.method=okapi"], ["model.method", "lucene, robertson"],
+                 marks=SLOW),
     (["data=search_files", "model=bm25"], ["data.path is not set; point it at a folder with corpus.jsonl"]),
     (["data=search_files", "model=bm25", "data.path=/nowhere"], ["data.path=/nowhere is not a folder"]),
 ])
