@@ -32,19 +32,23 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 DIM, RELEVANT, TOP = 384, 5, 10
 
 
+def _status_mb(field: str) -> float | None:
+    """A memory line of ``/proc/self/status`` (Linux), in MiB; None elsewhere."""
+    for line in Path("/proc/self/status").read_text().splitlines() if Path("/proc/self/status").exists() else ():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 def _rss_mb() -> float:
     """Peak resident memory since the last ``_reset_peak`` (VmHWM), in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _current_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return _rss_mb()
+    current = _status_mb("VmRSS")
+    return current if current is not None else _rss_mb()
 
 
 def _reset_peak() -> None:

@@ -180,7 +180,7 @@ def run_rank(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> f
         sweep_console.quiet_job_console()
     try:
         task(cfg)
-        _leave_process_group()
+        close_process_group(wait_for_peers=True)
     except BaseException as err:
         record = _rank_record(Path(cfg.paths.output_dir), rank)
         record.parent.mkdir(parents=True, exist_ok=True)
@@ -190,11 +190,13 @@ def run_rank(task: Callable[[DictConfig], dict[str, Any]], cfg: DictConfig) -> f
     return None
 
 
-def _leave_process_group() -> None:
-    """Wait for every rank, then close the group: a rank that exits while a peer still reads from it can
-    reset the peer's gloo connection, failing a job whose results were already written."""
+def close_process_group(*, wait_for_peers: bool) -> None:
+    """Close this process's group, if it has one. ``wait_for_peers``: after a rank's job succeeded, wait for
+    every rank first, since a rank that exits while a peer still reads from it can reset the peer's gloo
+    connection and fail a job whose results were already written; never after a failure (peers may be gone)."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()

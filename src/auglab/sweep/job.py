@@ -62,7 +62,7 @@ def run_job(task: Task, cfg: DictConfig) -> float | None:
         return job.failed(err)
     finally:
         _finish_wandb()
-        _close_process_group()
+        ddp.close_process_group(wait_for_peers=False)  # a one-process DDP job ran here: the next job starts clean
     return job.succeeded(metrics)
 
 
@@ -184,10 +184,3 @@ def _finish_wandb() -> None:
     if wandb is not None and wandb.run is not None:
         wandb.finish()
 
-
-def _close_process_group() -> None:
-    """A one-process DDP job runs in this process; the next job of the sweep must start without its group."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
