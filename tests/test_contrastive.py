@@ -100,7 +100,7 @@ def test_the_loss_adds_the_weighted_contrastive_terms_and_trains_the_encoder(opt
     views = ContrastiveViews(**options)
     views.setup(RunContext(train=train_split()))
     x, y = batch(64)
-    clean = model._train_loss(x, y)
+    clean = model.next_item_loss(x, y)
     loss = views(model, x, y, clean)
     extra = float((loss - clean).detach())
     assert extra > 0 and float(model.train_cl_loss.compute()) == pytest.approx(extra, rel=1e-6)

@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from auglab.augment.sequence.prefixes import prefix_bounds, windows
+from auglab.augment.sequence.simulated import later_interaction_rate
 from auglab.data.base import AugmentedDataModule
 from auglab.data.sources import interactions, synthetic_sessions
 from auglab.data.user_sequences import UserSequences, build_sequences
@@ -78,10 +79,13 @@ class SequenceDataModule(AugmentedDataModule):
         max_len: int,
         train_users: int | None,
         train_user_fraction: float | None,
+        short_history: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.max_len = check_count("data.max_len", max_len)
+        self.short_history = None if short_history is None else check_count("data.short_history", short_history)
+        self.train_lengths = np.zeros(0, dtype=np.int64)  # each user's training items, in test order
         self.train_users, self.train_user_fraction = train_users, train_user_fraction
         self.num_items = 0
 
@@ -100,6 +104,14 @@ class SequenceDataModule(AugmentedDataModule):
 
     def collate(self, *, train: bool) -> Callable | None:
         return BatchCollate(self.augment.apply_batch if train and self.augment.batch else None)
+
+    def test_groups(self) -> dict[str, np.ndarray]:
+        """Test users (dataset order) by training history, when ``data.short_history`` is set: ``short`` (fewer
+        training items than it) and ``long``; the model logs ``test/<group>/<metric>`` for each."""
+        if self.short_history is None:
+            return {}
+        short = self.train_lengths < self.short_history
+        return {"short": short, "long": ~short}
 
     def _training_users(self, num_users: int) -> np.ndarray:
         """All users, or the seeded low-data subset whose training sequences are used."""
@@ -125,12 +137,17 @@ class SequenceDataModule(AugmentedDataModule):
         self.num_items = seqs.num_items
         self.data_hash = fingerprint(seqs.items, seqs.offsets)
         starts, ends = seqs.offsets[:-1], seqs.offsets[1:]
+        self.train_lengths = ends - starts - 2
         val = PrefixDataset(seqs.items, starts, ends - 2, self.max_len)
         test = PrefixDataset(seqs.items, starts, ends - 1, self.max_len)
         users = self._training_users(seqs.num_users)
         train_seqs = [seqs.items[starts[u]:ends[u] - 2] for u in users]
         # list of item arrays -> list of item arrays
         train_seqs = self.augment.apply_offline(train_seqs, self.transform_context(train_seqs))
+        held_out = [seqs.items[ends[u] - 2:ends[u]] for u in users]  # each training user's validation, test item
+        for report in self.augment.offline_report.values():
+            if "all_prepended" in report:  # simulated behaviour: measured against what the user really did next
+                later_interaction_rate(report, held_out)
         train = UserSequences.from_list(train_seqs, seqs.num_items)
         self.augment.setup(self.transform_context(train))  # e.g. item co-occurrence of the train split
         train_set = prefix_examples(train, self.max_len)

@@ -181,6 +181,22 @@ class RankingMetrics(Metric):
         return out
 
 
+def group_metrics(ranks: torch.Tensor, groups: dict[str, torch.Tensor], ks: Sequence[int],
+                  prefix: str) -> dict[str, float]:
+    """``RankingMetrics``' values for each group of examples: ``ranks [N]`` (one relevant item each) and a bool
+    mask ``[N]`` per group -> ``{prefix}{group}/ndcg@10`` etc. (NaN for an empty group)."""
+    out = {}
+    for group, mask in groups.items():
+        chosen = ranks[mask][:, None]  # [n, 1]
+        mean = (lambda v: float(v.mean())) if len(chosen) else (lambda v: float("nan"))
+        for k in sorted({int(k) for k in ks}):
+            values = per_query(chosen, k)
+            out.update({f"{prefix}{group}/{name}@{k}": mean(values[name]) for name in PER_K})
+        out[f"{prefix}{group}/acc"] = mean(values["acc"])
+        out[f"{prefix}{group}/users"] = float(len(chosen))
+    return out
+
+
 def validation_and_test_metrics(ks: Sequence[int], monitor: str) -> tuple[RankingMetrics, RankingMetrics]:
     """A ranking model's ``val/`` and ``test/`` metrics; bad ``model.ks`` or a ``monitor`` they do not log fail
     in one line."""

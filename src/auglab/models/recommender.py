@@ -18,7 +18,7 @@ from torch import nn
 from auglab.errors import AuglabError, check_choice, check_count
 from auglab.metrics.mean_loss import MeanLoss
 from auglab.metrics.per_example import PerExample
-from auglab.metrics.ranking import target_ranks, validation_and_test_metrics
+from auglab.metrics.ranking import group_metrics, target_ranks, validation_and_test_metrics
 from auglab.models.attack_surface import AttackSurface, embedding_rms
 from auglab.models.base import AuglabModule
 
@@ -106,7 +106,8 @@ class SequentialRecommender(AttackSurface, AuglabModule):
         clash = neg == y[:, None]
         return torch.where(clash, neg % self.num_items + 1, neg)
 
-    def _train_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def next_item_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The configured training loss of histories ``x [B, L]`` for next items ``y [B]`` (no augmentation)."""
         return self._loss_from_state(self.encode(x), y)
 
     def _loss_from_state(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -123,7 +124,7 @@ class SequentialRecommender(AttackSurface, AuglabModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         x, y = batch
         z = self.clean_input(x)  # None: no model-stage transform needs the clean pass's input
-        clean = self._train_loss(x, y) if z is None else self.attack_loss(self.attack_output(x, z), y)
+        clean = self.next_item_loss(x, y) if z is None else self.attack_loss(self.attack_output(x, z), y)
         loss = self.model_stage(x, y, clean, z)  # e.g. adversarial examples; train/loss stays the clean one
         self.check_finite(loss, "train")
         self.train_loss.update(clean, len(y))
@@ -154,4 +155,9 @@ class SequentialRecommender(AttackSurface, AuglabModule):
 
     def on_test_epoch_end(self) -> None:
         self.log_epoch("test", self.test_loss, self.test_metrics)
-        self.test_predictions = self.test_examples.gather(self)
+        self.test_predictions = self.test_examples.gather(self)  # every rank: all users, in dataset order
+        groups = getattr(getattr(self._trainer, "datamodule", None), "test_groups", dict)()  # e.g. short/long users
+        if groups and self.test_predictions:
+            ranks = torch.as_tensor(self.test_predictions["rank"])
+            masks = {name: torch.as_tensor(mask) for name, mask in groups.items()}
+            self.log_dict(group_metrics(ranks, masks, self.test_metrics.ks, "test/"))

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 from auglab.augment.context import RunContext
 from auglab.augment.label_allocation import labels_to_generate
+from auglab.augment.random_isolation import isolated_random_state
 from auglab.errors import AuglabError, check_choice, check_count, check_open_fraction, check_positive
 from auglab.models.feature_classifier import Recipe, train_classifier
 from auglab.models.image_generator import ImageGenerator
@@ -36,18 +33,6 @@ from auglab.storage.run_folder import checkpoint_config
 log = logging.getLogger(__name__)
 GENERATORS = ("cdcgan", "cvae")
 GENERATOR_CLASSES = ("auglab.models.cdcgan.CDCGAN", "auglab.models.cvae.CVAE")
-
-
-@contextmanager
-def isolated_random_state() -> Iterator[None]:
-    """Whatever runs inside leaves torch's, numpy's and Python's random states as they were."""
-    py_state, np_state = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng(devices=[]):
-        try:
-            yield
-        finally:
-            random.setstate(py_state)
-            np.random.set_state(np_state)
 
 
 class GeneratedImages:
