@@ -62,7 +62,7 @@ def test_image_strategies_are_all_there_and_build(tmp_path):
 
 SEQUENCE_STRATEGIES = ["none", "seq_crop", "seq_mask", "seq_reorder", "seq_crop_mask_reorder", "seq_insert",
                        "seq_noise", "seq_substitute", "subset_split", "sliding_window", "adversarial_items",
-                       "cl4srec", "duorec", "coserec"]
+                       "cl4srec", "duorec", "coserec", "asrep"]
 
 
 def test_sequence_strategies_are_all_there_and_build(tmp_path):
@@ -164,6 +164,7 @@ def test_first_job_of_a_sweep_composes_and_own_config_dirs_are_not_second_guesse
 
 
 CONTRASTIVE_STRATEGIES = ["cl4srec", "duorec", "coserec"]  # a loss beside the data, for a study of their own
+SIMULATED_STRATEGIES = ["asrep"]  # behaviour written by a trained model: in that study too
 
 
 def test_sequence_study_sweeps_every_sequence_strategy_that_edits_the_data():
@@ -173,9 +174,14 @@ def test_sequence_study_sweeps_every_sequence_strategy_that_edits_the_data():
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
         cfg = compose("train", overrides=["experiment=ml100k_seqaug", "model=sasrec"], return_hydra_config=True)
-    direct = set(SEQUENCE_STRATEGIES) - set(CONTRASTIVE_STRATEGIES)
+    direct = set(SEQUENCE_STRATEGIES) - set(CONTRASTIVE_STRATEGIES) - set(SIMULATED_STRATEGIES)
     assert sorted(cfg.hydra.sweeper.params.augment.split(",")) == sorted(direct)
     assert cfg.model._target_.endswith("SASRec") and cfg.data._target_.endswith("MovieLens100kDataModule")
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=ml100k_contrastive"], return_hydra_config=True)
+    swept = cfg.hydra.sweeper.params.augment.split(",")
+    assert set(CONTRASTIVE_STRATEGIES + SIMULATED_STRATEGIES) | {"none"} < set(swept) and len(swept) == 6
 
 
 def test_every_package_is_listed_for_installation():

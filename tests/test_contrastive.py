@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from auglab.augment import RunContext
+from auglab.augment.image.device import BatchRandomErasing
 from auglab.augment.sequence import ContrastiveViews, SeqCrop
 from auglab.augment.sequence.contrastive import SameTargetHistories, info_nce
 from auglab.augment.sequence.prefixes import prefix_bounds
@@ -118,7 +119,9 @@ def test_views_differ_per_history_and_leave_the_target():
 
 @pytest.mark.parametrize(("options", "message"), [
     ({"weight": -1}, "weight=-1 is invalid: it must be a number >= 0"),
-    ({"weight": 0}, "weight=0 is invalid: it must be a number > 0 when same_target_weight is 0"),
+    ({"same_target_weight": -0.5}, "same_target_weight=-0.5 is invalid: it must be a number >= 0"),
+    ({"views": {"erase": BatchRandomErasing()}}, "views.erase='BatchRandomErasing' is invalid: it must be a sequence "
+                                                 "transform"),
     ({"temperature": 0}, "temperature=0 is invalid"),
     ({"similarity": "l2"}, "similarity='l2' is invalid: it must be one of dot, cosine"),
     ({"mask_same_target": "yes"}, "mask_same_target='yes' is invalid: it must be true or false"),
@@ -126,6 +129,15 @@ def test_views_differ_per_history_and_leave_the_target():
 def test_bad_options_fail_in_one_line(options, message):
     with pytest.raises(AuglabError, match=message.replace("(", r"\(").replace("[", r"\[")):
         ContrastiveViews(**options)
+
+
+def test_weight_zero_leaves_the_loss_and_draws_nothing():
+    views = ContrastiveViews(views={"crop": SeqCrop(eta=0.5)}, weight=0)
+    x, y = batch(8)
+    module = torch.nn.Linear(2, 2)  # not even a model that encodes histories is needed
+    loss, state = torch.tensor(1.25), torch.random.get_rng_state()
+    assert views(module, x, y, loss) is loss
+    assert torch.equal(torch.random.get_rng_state(), state)
 
 
 def test_a_model_without_an_encoder_is_refused():

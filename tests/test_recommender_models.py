@@ -4,6 +4,7 @@ last-position shortcut equals running its last block on every position."""
 from __future__ import annotations
 
 import functools
+import math
 
 import pytest
 import torch
@@ -65,3 +66,20 @@ def test_scores_stay_float32_under_mixed_precision():
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         scores = model(x)
     assert scores.dtype == torch.float32
+
+
+def test_group_metrics_equal_the_metrics_of_each_group_alone():
+    from auglab.metrics.ranking import RankingMetrics, group_metrics
+
+    ranks = torch.randint(0, 40, (300,), generator=torch.Generator().manual_seed(0)).float()
+    short = torch.arange(300) % 3 == 0
+    out = group_metrics(ranks, {"short": short, "long": ~short, "nobody": torch.zeros(300, dtype=torch.bool)},
+                        [5, 10], "test/")
+    for name, mask in (("short", short), ("long", ~short)):
+        alone = RankingMetrics([5, 10], f"test/{name}/")
+        alone.update(ranks[mask])
+        expected = {k: float(v) for k, v in alone.compute().items()}
+        assert {k: pytest.approx(v, rel=1e-6) for k, v in expected.items()} == {
+            k: out[k] for k in expected}
+        assert out[f"test/{name}/users"] == int(mask.sum())
+    assert math.isnan(out["test/nobody/ndcg@10"]) and out["test/nobody/users"] == 0

@@ -82,6 +82,25 @@ def test_contrastive_views_log_their_loss_reproduce_and_change_training(tmp_path
     logged = (tmp_path / "a" / "csv" / "metrics.csv").read_text()
     assert "train/cl_loss" in logged and "train/cl_loss" not in (tmp_path / "none" / "csv" / "metrics.csv").read_text()
 
+    # Its weights at 0: the run is augment=none's, bit for bit (the views' draws and passes are skipped too).
+    zero = run_cli(["train", *SMALL, "model=sasrec", "augment=cl4srec", "augment.model.contrastive.weight=0",
+                    f"hydra.run.dir={tmp_path / 'zero'}"], tmp_path)
+    assert zero.returncode == 0, zero.stderr[-3000:]
+    assert _json(tmp_path / "zero" / "metrics.json") == runs["none"]
+
+
+@pytest.mark.slow  # two processes, about 30 s; CI runs it
+def test_contrastive_views_and_simulated_behaviour_train_under_ddp(tmp_path):
+    for strategy in ("cl4srec", "asrep"):
+        proc = run_cli(["train", *SMALL, "model=sasrec", "trainer=ddp_cpu", f"augment={strategy}",
+                        "augment.model.contrastive.same_target_weight=0.1" if strategy == "cl4srec" else
+                        "augment.offline.simulated.epochs=2", "data.short_history=15",
+                        f"hydra.run.dir={tmp_path / strategy}"], tmp_path, timeout=400)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        metrics = _json(tmp_path / strategy / "metrics.json")
+        assert RANKING <= metrics.keys() and metrics["test/short/users"] + metrics["test/long/users"] == 101
+    assert _json(tmp_path / "asrep" / "augmentation.json")["simulated"]["users_extended"] > 0
+
 
 @pytest.mark.parametrize(
     ("args", "fragments"),
@@ -105,6 +124,12 @@ def test_contrastive_views_log_their_loss_reproduce_and_change_training(tmp_path
         (["augment=cl4srec"], ["augment=cl4srec is for sequence data but data is image"]),
         (["data=movielens_100k", "model=sasrec", "augment=duorec", "augment.model.contrastive.temperature=0"],
          ["augment.model.contrastive.temperature=0 is invalid"]),
+        (["data=movielens_100k", "model=sasrec", "augment=duorec", "augment.model.contrastive.weight=-0.1"],
+         ["augment.model.contrastive.weight=-0.1 is invalid: it must be a number >= 0"]),
+        (["data=movielens_100k", "model=sasrec", "augment=cl4srec",
+          "augment.model.contrastive.views.one_of._target_=auglab.augment.image.BatchRandomErasing",
+          "~augment.model.contrastive.views.one_of.transforms", "~augment.model.contrastive.views.one_of.p"],
+         ["augment.model.contrastive.views.one_of='BatchRandomErasing' is invalid: it must be a sequence transform"]),
     ],
 )
 def test_bad_sequence_input_fails_before_training_with_one_line(args, fragments, tmp_path):

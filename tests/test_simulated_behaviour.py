@@ -113,12 +113,14 @@ def test_the_simulator_never_sees_a_validation_or_test_item(tmp_path, monkeypatc
     assert report["users_extended"] == 40 and "later_interaction_rate" in report
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ("augment.offline.simulated.pseudo_items=0", "augment.offline.simulated.pseudo_items=0 is invalid"),
-    ("augment.offline.simulated.short_history=0", "augment.offline.simulated.short_history=0 is invalid"),
-    ("data.short_history=0", "data.short_history=0 is invalid"),
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["augment=asrep", "augment.offline.simulated.pseudo_items=0"],
+     "augment.offline.simulated.pseudo_items=0 is invalid"),
+    (["augment=asrep", "augment.offline.simulated.short_history=0"],
+     "augment.offline.simulated.short_history=0 is invalid"),
+    (["data.short_history=0"], "data.short_history=0 is invalid: it must be an integer >= 1"),
 ])
-def test_bad_cli_values_fail_in_one_line(tmp_path, override, message):
-    proc = run_cli(["train", "data=movielens_100k", "model=sasrec", "augment=asrep", "trainer=cpu", override,
+def test_bad_cli_values_fail_in_one_line(tmp_path, overrides, message):
+    proc = run_cli(["train", "data=movielens_100k", "model=sasrec", "trainer=cpu", *overrides,
                     f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
     assert_one_line_error(proc, message)

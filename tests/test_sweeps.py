@@ -24,6 +24,10 @@ RESUMABLE_SEQUENCE = ["trainer=cpu", "callbacks.progress.refresh_rate=0", "data=
                       "data.num_users=200", "data.max_len=20", "data.batch_size=256", "trainer.max_epochs=4",
                       "augment=seq_crop_mask_reorder"]
 
+# Contrastive views: the views' edits, dropout and DuoRec's drawn positives, all from the restored streams.
+RESUMABLE_CONTRASTIVE = [*RESUMABLE_SEQUENCE[:-1], "augment=cl4srec",
+                         "augment.model.contrastive.same_target_weight=0.1"]
+
 
 # Adversarial examples: the attack's random start and dropout draw from generators seeded by the step.
 RESUMABLE_ADVERSARIAL = [*RESUMABLE[:-1], "augment=adversarial_image", "augment.model.adversarial.method=pgd",
@@ -126,8 +130,9 @@ def _kill_after_first_checkpoint(args: list[str], cwd: Path, sweep: Path, sig: i
 
 
 @pytest.mark.slow  # an end-to-end run of 20-60 s on 2 cores; CI runs it
-@pytest.mark.parametrize("job", [RESUMABLE, RESUMABLE_SEQUENCE, RESUMABLE_ADVERSARIAL, RESUMABLE_FGSM],
-                         ids=["image", "sequence", "adversarial", "adversarial_fgsm"])
+@pytest.mark.parametrize("job", [RESUMABLE, RESUMABLE_SEQUENCE, RESUMABLE_CONTRASTIVE, RESUMABLE_ADVERSARIAL,
+                                 RESUMABLE_FGSM],
+                         ids=["image", "sequence", "contrastive", "adversarial", "adversarial_fgsm"])
 def test_kill_9_then_the_same_command_equals_an_uninterrupted_run(job, tmp_path):
     clean = run_cli(["train", "-m", *job, f"hydra.sweep.dir={tmp_path / 'clean'}"], tmp_path)
     assert clean.returncode == 0, clean.stderr[-3000:]

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from auglab.augment.context import RunContext, setup_transforms
+from auglab.augment.sequence import device
 from auglab.augment.sequence.prefixes import prefix_bounds, windows
 from auglab.errors import AuglabError, OptionError, check_choice, check_positive
 
@@ -84,11 +85,13 @@ class ContrastiveViews:
     def __init__(self, *, views: dict | None = None, weight: float = 0.1, same_target_weight: float = 0.0,
                  temperature: float = 1.0, similarity: str = "dot", mask_same_target: bool = False) -> None:
         self.views = [t for t in (views or {}).values() if t is not None]
+        for name, view in (views or {}).items():
+            if view is not None and type(view).__module__ != device.__name__:
+                raise OptionError(f"views.{name}", type(view).__name__,
+                                  "a sequence transform of auglab.augment.sequence (SeqCrop, SeqMask, SeqReorder, ...)")
         for name, value in (("weight", weight), ("same_target_weight", same_target_weight)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise OptionError(name, value, "a number >= 0")
-        if weight == 0 and same_target_weight == 0:
-            raise OptionError("weight", weight, "a number > 0 when same_target_weight is 0 (else nothing is learned)")
         self.weight, self.same_target_weight = float(weight), float(same_target_weight)
         self.temperature = check_positive("temperature", temperature)
         self.similarity = check_choice("similarity", similarity, SIMILARITIES)
@@ -110,6 +113,8 @@ class ContrastiveViews:
 
     def __call__(self, module: Any, x: torch.Tensor, y: torch.Tensor, loss: torch.Tensor,
                  z: torch.Tensor | None = None) -> torch.Tensor:
+        if self.weight == 0 and self.same_target_weight == 0:  # switched off: no pass, no draw, the plain run
+            return loss
         if not hasattr(module, "encode"):
             raise AuglabError(f"augment: contrastive views need a model that encodes histories; "
                               f"{type(module).__name__} does not")
