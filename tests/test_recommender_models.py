@@ -83,3 +83,16 @@ def test_group_metrics_equal_the_metrics_of_each_group_alone():
             k: out[k] for k in expected}
         assert out[f"test/{name}/users"] == int(mask.sum())
     assert math.isnan(out["test/nobody/ndcg@10"]) and out["test/nobody/users"] == 0
+
+
+def test_the_report_recomputes_a_group_metric_from_per_user_outcomes():
+    from auglab.metrics.ranking import group_metrics
+    from auglab.report.outcomes import metric_function
+
+    ranks = torch.randint(0, 40, (200,), generator=torch.Generator().manual_seed(1))
+    short = (torch.arange(200) % 4 == 0).numpy()
+    logged = group_metrics(ranks.float(), {"short": torch.as_tensor(short)}, [10], "test/")
+    outcomes = {"rank": ranks.numpy(), "group_short": short}
+    for metric in ("test/short/ndcg@10", "test/short/recall@10", "test/short/acc"):
+        assert metric_function(metric, outcomes)(outcomes) == pytest.approx(logged[metric])
+    assert metric_function("test/long/ndcg@10", outcomes) is None  # a group the run did not record

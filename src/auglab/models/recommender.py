@@ -161,3 +161,4 @@ class SequentialRecommender(AttackSurface, AuglabModule):
             ranks = torch.as_tensor(self.test_predictions["rank"])
             masks = {name: torch.as_tensor(mask) for name, mask in groups.items()}
             self.log_dict(group_metrics(ranks, masks, self.test_metrics.ks, "test/"))
+            self.test_predictions.update({f"group_{name}": mask for name, mask in groups.items()})  # for the report

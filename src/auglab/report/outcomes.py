@@ -38,6 +38,9 @@ def metric_function(metric: str, outcomes: Outcomes) -> Callable[[Outcomes], np.
     """``f(outcomes) -> value`` for a logged metric name, arrays ``[..., N]`` in; None when the metric cannot be
     recomputed from per-example outcomes (a loss, FID)."""
     name = metric.removeprefix("test/")
+    group, _, name = name.rpartition("/")  # test/short/ndcg@10: the users of group "short" (data.short_history)
+    if group and f"group_{group}" not in outcomes:
+        return None
     if "rank" in outcomes or "ranks" in outcomes:  # one relevant item (recommenders) or several (search)
         at = re.fullmatch(r"(recall|precision|f1|ndcg|map|mrr)@(\d+)", name)
         if name != "acc" and at is None:
@@ -51,8 +54,14 @@ def metric_function(metric: str, outcomes: Outcomes) -> Callable[[Outcomes], np.
 
             ranks = torch.from_numpy(np.asarray(o["ranks"] if "ranks" in o else o["rank"][..., None], dtype=float))
             gains = torch.from_numpy(np.asarray(o["gains"], dtype=float)) if "gains" in o else None
-            return per_query(ranks, k, gains)[kind].mean(-1).numpy()  # [..., N, R] -> [..., N] -> [...]
+            values = per_query(ranks, k, gains)[kind].numpy()  # [..., N, R] -> [..., N]
+            if not group:
+                return values.mean(-1)
+            member = np.asarray(o[f"group_{group}"], dtype=float)  # [..., N]
+            return (values * member).sum(-1) / np.maximum(member.sum(-1), 1)
         return ranked
+    if group:
+        return None
     if "prediction" not in outcomes:
         return None
     classes = int(outcomes["probs"].shape[-1]) if "probs" in outcomes else int(outcomes["label"].max()) + 1
@@ -94,6 +103,7 @@ def sampling_error(metric: str, strategy: list[Outcomes], baseline: list[Outcome
     if fn is None:
         return None
     fields = [f for f in ("label", "prediction", "rank", "ranks", "gains") if f in runs[0]]
+    fields += [f for f in runs[0] if f.startswith("group_")]  # which test users a group metric averages
     k, examples = len(strategy), len(runs[0][fields[0]])
     rng = np.random.default_rng(0)
     differences = []  # [k, b] per batch of resamples
