@@ -44,7 +44,11 @@ def _by_key(values: torch.Tensor, key: torch.Tensor, keep: torch.Tensor, length:
 def _k_random_positions(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     """``[B, L]`` bool: ``k [B, 1]`` distinct real (non-padding) positions per row, uniformly at random."""
     scores = torch.where(x > 0, torch.rand(x.shape, device=x.device), 2.0)  # padding never chosen
-    kth = scores.sort(1).values.gather(1, (k - 1).clamp_min(0))  # the k-th smallest draw of each row
+    most = int(k.max()) if k.numel() else 0
+    if most == 0:
+        return torch.zeros_like(x, dtype=torch.bool)
+    # the k-th smallest draw of each row; topk of the largest k, not a sort of all L (the same values)
+    kth = scores.topk(most, dim=1, largest=False, sorted=True).values.gather(1, (k - 1).clamp_min(0))
     return (scores <= kth) & (k > 0)
 
 
