@@ -1,7 +1,11 @@
 """The stage contract shared by image, text and sequence data.
 
-A strategy names transforms for up to four stages, the four places an augmentation can run
+A strategy names transforms for up to six stages, the places an augmentation can run
 (docs/architecture.md, "Stages"). Each stage has one calling convention, whatever the data kind:
+
+- ``corpus(documents) -> documents``: search data only, once per corpus, before the queries are split: what
+  the index holds for each document (``augment/corpus/``). Its transforms see the documents and the cache
+  folder, never a query.
 
 - ``offline(examples) -> examples``: once, before training, on the whole train split.
 - ``sample(x) -> x``: per example, in ``Dataset.__getitem__`` (DataLoader workers).
@@ -29,7 +33,8 @@ from auglab.augment.context import RunContext, setup_transforms
 from auglab.augment.offline_cache import cached_offline
 from auglab.errors import AuglabError, OptionError, root_cause
 
-STAGES = ("offline", "sample", "batch", "device", "model")
+STAGES = ("corpus", "offline", "sample", "batch", "device", "model")
+AFTER_OFFLINE = ("sample", "batch", "device", "model")  # stages that see the final train split
 
 
 def _instantiate_stage(stage: str, node: Mapping | None, strategy: str) -> dict[str, Callable]:
@@ -57,6 +62,7 @@ class AugmentationStrategy:
 
     name: str = "none"
     kinds: tuple[str, ...] = ("image", "text", "sequence", "search")
+    corpus: dict[str, Callable] = field(default_factory=dict)
     offline: dict[str, Callable] = field(default_factory=dict)
     sample: dict[str, Callable] = field(default_factory=dict)
     batch: dict[str, Callable] = field(default_factory=dict)
@@ -64,6 +70,7 @@ class AugmentationStrategy:
     model: dict[str, Callable] = field(default_factory=dict)
     offline_signature: str = ""  # the offline stage's resolved config: part of its cache key
     offline_report: dict[str, Any] = field(default_factory=dict)  # what offline transforms reported, by name
+    corpus_report: dict[str, Any] = field(default_factory=dict)  # what corpus transforms reported, by name
 
     @classmethod
     def from_config(cls, cfg: DictConfig | Mapping[str, Any]) -> AugmentationStrategy:
@@ -84,11 +91,31 @@ class AugmentationStrategy:
 
     def check_fits(self, data_kind: str, valid_choices: list[str]) -> None:
         """Fail before training when the strategy is for another kind of data."""
+        if self.corpus and data_kind != "search":
+            raise AuglabError(f"augment={self.name} rewrites the documents of a search corpus, and {data_kind} data "
+                              "has none; use it with data=pricerunner_search or data=search_files")
         if data_kind not in self.kinds:
             raise AuglabError(
                 f"augment={self.name} is for {'/'.join(self.kinds)} data but data is {data_kind}; "
                 f"choose one of: {', '.join(valid_choices)}"
             )
+
+    def reports(self) -> dict[str, Any]:
+        """What the corpus and offline transforms reported, by name (corpus ones as ``corpus.<name>``)."""
+        return {**{f"corpus.{name}": r for name, r in self.corpus_report.items()}, **self.offline_report}
+
+    def apply_corpus(self, documents: list[str], context: RunContext | None = None) -> list[str]:
+        """The corpus transforms in order: what the index holds for each document. They get the documents and
+        the cache folder only, so nothing about a query (train or held out) can reach what they write."""
+        if not self.corpus:
+            return list(documents)
+        cache_dir = context.cache_dir if context is not None else None
+        setup_transforms(list(self.corpus.values()), RunContext(cache_dir=cache_dir, corpus=tuple(documents)))
+        texts = list(documents)
+        for transform in self.corpus.values():
+            texts = transform(texts)
+        self.corpus_report = {name: t.report() for name, t in self.corpus.items() if hasattr(t, "report")}
+        return texts
 
     def apply_offline(self, examples: Any, context: RunContext | None = None) -> Any:
         """The offline transforms in order, cached by input and config in ``context.cache_dir``."""
@@ -113,7 +140,7 @@ class AugmentationStrategy:
     def setup(self, context: RunContext) -> None:
         """Hand the sample, batch, device and model transforms the run's context (``context.train``: the final
         train split), once, before training."""
-        setup_transforms([t for stage in STAGES[1:] for t in getattr(self, stage).values()], context)
+        setup_transforms([t for stage in AFTER_OFFLINE for t in getattr(self, stage).values()], context)
 
     def apply_sample(self, x: Any) -> Any:
         for transform in self.sample.values():

@@ -19,6 +19,7 @@ class StrategySchema:
     name: str = "${hydra:runtime.choices.augment}"
     kinds: list[str] = MISSING  # the data kinds it fits: image, text, sequence, search
     # per stage, named transforms, each a ``_target_`` node (``null`` switches one off)
+    corpus: dict[str, Any] = field(default_factory=dict)  # search: what the index holds per document
     offline: dict[str, Any] = field(default_factory=dict)
     sample: dict[str, Any] = field(default_factory=dict)
     batch: dict[str, Any] = field(default_factory=dict)

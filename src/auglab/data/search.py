@@ -9,6 +9,8 @@ subset of 1,000. The offline stage
 sees the train queries as labelled texts ``(queries, labels)``: label ``i`` is train query ``i``, and a query
 an augmentation writes (EDA copy, typo, LLM query) carries the label, hence the relevant documents, of the one
 it came from. Each time a train query is drawn, one of its relevant documents is drawn as its positive.
+A strategy's corpus stage (document expansion) runs first, on the documents alone: models index, embed and
+train against its output (``documents``), and the collection's own texts stay as ``titles``.
 Evaluation batches carry the query texts (for BM25), their tokens (for encoders), the relevant documents
 ``[B, R]`` (-1 padded) and their graded ``gains`` ``[B, R]``, and with ``ignore_identical_ids`` the document
 each query must not retrieve (its own id, ``exclude [B]``); every model ranks the whole corpus
@@ -132,7 +134,8 @@ class SearchDataModule(AugmentedDataModule):
         self.train_queries = None if train_queries is None else check_count("data.train_queries", train_queries)
         self.hard_negatives = check_count("data.hard_negatives", hard_negatives, minimum=0)
         self.tokenizer: Any = None
-        self.documents: list[str] = []
+        self.documents: list[str] = []  # what models index: the titles after the corpus stage
+        self.titles: list[str] = []  # the collection's documents as written
         self.document_ids: list[str] = []
         self.max_relevant = 1
         self.train_relevant: list[list[int]] = []  # per train label: its relevant documents
@@ -206,7 +209,10 @@ class SearchDataModule(AugmentedDataModule):
 
     def build_splits(self) -> tuple[Dataset, Dataset, Dataset]:
         collection = self.load_collection()
-        self.documents, self.document_ids = collection.documents, collection.document_ids
+        # the corpus stage (document expansion) changes what every model indexes, embeds and trains against;
+        # a user still sees the original titles
+        self.titles, self.document_ids = list(collection.documents), collection.document_ids
+        self.documents = self.augment.apply_corpus(self.titles, self.context)
         self.max_relevant = max(len(r) for r in collection.relevant)
         self.data_hash = fingerprint(collection.queries, collection.documents, collection.relevant, collection.grades)
         test_idx, val_idx, train_idx = self._split(collection)

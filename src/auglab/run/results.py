@@ -60,23 +60,36 @@ def save_results(cfg: DictConfig, trainer: L.Trainer, model: Any, datamodule: An
     return metrics
 
 
+def _reports(datamodule: Any) -> dict[str, Any]:
+    strategy = getattr(datamodule, "augment", None)
+    return strategy.reports() if hasattr(strategy, "reports") else {}
+
+
 def offline_summary(datamodule: Any) -> dict[str, Any]:
-    """Per offline transform that reports: its report without the per-example records."""
-    reports = getattr(getattr(datamodule, "augment", None), "offline_report", None) or {}
+    """Per corpus or offline transform that reports: its report without the per-example records."""
+    reports = _reports(datamodule)
     return {name: {k: v for k, v in report.items() if k != "records"} for name, report in reports.items()}
 
 
 @rank_zero_only
 def save_offline_report(cfg: DictConfig, datamodule: Any) -> None:
     """``augmentation.json`` and ``generated_text.jsonl``, written as soon as the data is built (a run that
-    fails later still shows what its strategy generated)."""
+    fails later still shows what its strategy generated); for a corpus stage also ``generated_text.png`` (a
+    ranker like BM25 never trains, so the training-time preview never draws it)."""
     summary = offline_summary(datamodule)
     if not summary:
         return
     out_dir = Path(cfg.paths.output_dir)
     write_json(out_dir / "augmentation.json", summary)
-    reports = datamodule.augment.offline_report
+    reports = _reports(datamodule)
     lines = [json.dumps({"transform": name, **record}, ensure_ascii=False) + "\n"
              for name, report in reports.items() for record in report.get("records", [])]
     if lines:
         write_atomic(out_dir / "generated_text.jsonl", lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"))
+    corpus = [r for report in datamodule.augment.corpus_report.values() for r in report.get("records", [])]
+    if corpus and not (out_dir / "generated_text.png").exists():
+        from auglab.figures.batch_previews import generated_text_table
+
+        step = max(1, len(corpus) // 14)  # spread over the corpus: kept and dropped
+        figure = generated_text_table(corpus[::step][:14], datamodule.augment.name)
+        write_atomic(out_dir / "generated_text.png", lambda tmp: figure.savefig(tmp, dpi=100, format="png"))

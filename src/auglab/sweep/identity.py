@@ -55,9 +55,9 @@ MOVED_TARGETS = {
 # with issue 19: image data kept on the accelerator; then FGSM from the clean pass, added as false (a pass
 # of its own): its default is now auto, which is identity, so re-running a study re-runs its adversarial jobs.
 # With issue 28: the IVF index's probes (the bi-encoder's search studies ran before it was an option); with
-# issue 29: test metrics by history length.
+# issue 29: test metrics by history length; with issue 31: the corpus stage.
 ADDED_DEFAULTS = {"augment.model": {}, "data.on_device": "auto", "augment.model.adversarial.from_clean_pass": False,
-                  "model.index_probes": 16, "data.short_history": None}
+                  "model.index_probes": 16, "data.short_history": None, "augment.corpus": {}}
 
 # Of those, the ones whose default changed since: a report labels a job made before the key existed with the
 # key's added value, so it never shares a row with jobs run at the new default.
