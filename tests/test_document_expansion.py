@@ -10,8 +10,7 @@ import json
 import pytest
 
 from auglab.augment import AugmentationStrategy, RunContext
-from auglab.augment.corpus import DocumentExpansion, TitleEnrichment
-from auglab.augment.corpus import document_writer
+from auglab.augment.corpus import DocumentExpansion, TitleEnrichment, document_writer
 from auglab.augment.text.prompt_examples import copied_words, demonstration_words
 from auglab.errors import AuglabError, OptionError
 from auglab.models.bm25 import BM25Index
