@@ -90,7 +90,8 @@ def test_text_strategies_are_all_there_and_build(tmp_path):
     assert single.n_aug == 16 and single.alphas == {"alpha_sr": 0, "alpha_ri": 0.1, "alpha_rs": 0, "alpha_rd": 0}
 
 
-SEARCH_STRATEGIES = ["none", "eda", "typo", "token_dropout", "llm_paraphrase", "llm_queries"]
+SEARCH_STRATEGIES = ["none", "eda", "typo", "token_dropout", "llm_paraphrase", "llm_queries", "doc_expansion",
+                     "doc_expansion_filtered", "title_enrichment"]
 
 
 def test_search_strategies_are_the_query_ones_and_the_study_sweeps_them(tmp_path):
