@@ -19,7 +19,6 @@ from auglab.figures.to_loggers import log_image
 
 FILENAME = "augmented_preview.png"
 GENERATED = "generated_text.png"
-SAMPLE = 14  # generated texts drawn in the picture
 
 
 class AugmentedPreview(L.Callback):
@@ -53,8 +52,7 @@ class AugmentedPreview(L.Callback):
             return
         from auglab.figures.batch_previews import generated_text_table
 
-        step = max(1, len(records) // SAMPLE)  # spread over the whole list: every class, kept and dropped
-        generated_text_table(records[::step][:SAMPLE], trainer.datamodule.augment.name).savefig(path, dpi=100)
+        generated_text_table(records, trainer.datamodule.augment.name).savefig(path, dpi=100)
         log_image(trainer.loggers, "train/generated_text", path, step=trainer.global_step)
         columns = ["transform", "original", "generated", "label", "kept", "reason"]
         for logger in trainer.loggers:

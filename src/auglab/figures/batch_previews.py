@@ -108,8 +108,10 @@ def text_table(texts: list[str], y: torch.Tensor, class_names: list[str], strate
     return fig
 
 
-def generated_text_table(records: list[dict], strategy: str, width: int = 60) -> Figure:
-    """Generated texts beside what they came from, with the filter's decision (kept, or the reason)."""
+def generated_text_table(records: list[dict], strategy: str, width: int = 60, *, sample: int = 14) -> Figure:
+    """Generated texts beside what they came from, with the filter's decision (kept, or the reason): ``sample``
+    of them, spread over the whole list (every class or document, kept and dropped)."""
+    records = records[::max(1, len(records) // sample)][:sample]
     def cut(text: str) -> str:
         return text[:width] + ("..." if len(text) > width else "")
 

@@ -123,13 +123,15 @@ def resolve(checkpoint: str, cache_dir: Path | None, option: str) -> Path | str:
 
 def load_language_model(checkpoint: str, *, cache_dir: Path | None = None, device: str = "cpu",
                         option: str = "checkpoint") -> LanguageModel:
-    """The checkpoint's generation model and tokenizer, in eval mode on ``device`` (bf16 on a GPU); causal
-    models pad on the left, so every prompt of a batch ends where generation starts.
+    """The checkpoint's generation model and tokenizer, in eval mode on ``device`` (``auto``: the GPU when there
+    is one; bf16 on a GPU); causal models pad on the left, so every prompt of a batch ends where generation starts.
 
     The global random stream is left as it was: converting the offline default (cold cache) initialises a model
     before loading its weights, and a run must not depend on whether a cache existed."""
     import torch
 
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     with torch.random.fork_rng(devices=[]):
         return _load(checkpoint, cache_dir, device, option)
 

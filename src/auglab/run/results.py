@@ -90,6 +90,5 @@ def save_offline_report(cfg: DictConfig, datamodule: Any) -> None:
     if corpus and not (out_dir / "generated_text.png").exists():
         from auglab.figures.batch_previews import generated_text_table
 
-        step = max(1, len(corpus) // 14)  # spread over the corpus: kept and dropped
-        figure = generated_text_table(corpus[::step][:14], datamodule.augment.name)
+        figure = generated_text_table(corpus, datamodule.augment.name)
         write_atomic(out_dir / "generated_text.png", lambda tmp: figure.savefig(tmp, dpi=100, format="png"))

@@ -75,10 +75,7 @@ class DocumentWriter:
         return self.last_report
 
     def language_model(self) -> LanguageModel:
-        import torch
-
-        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
-        return load_language_model(self.checkpoint, cache_dir=self.context.cache_dir, device=device)
+        return load_language_model(self.checkpoint, cache_dir=self.context.cache_dir, device=self.device)
 
     def __call__(self, documents: list[str]) -> list[str]:
         lm = self.language_model()

@@ -51,7 +51,7 @@ class BackTranslation(WrittenTextStage):
         return paired_candidates(texts, labels, [[t] for t in back]), cost
 
     def _translate(self, checkpoint: str, texts: list[str], what: str) -> tuple[list[str], dict[str, Any]]:
-        lm = load_language_model(checkpoint, cache_dir=self.context.cache_dir, device=self.torch_device,
+        lm = load_language_model(checkpoint, cache_dir=self.context.cache_dir, device=self.device,
                                  option="forward" if what.endswith("forward") else "backward")
         if not lm.seq2seq:
             raise AuglabError(f"engine=hf: {checkpoint} is not a seq2seq (translation) model")

@@ -43,7 +43,7 @@ class LanguageModelStage(WrittenTextStage):
         self.template.check(needs=needs)
 
     def language_model(self) -> LanguageModel:
-        return load_language_model(self.checkpoint, cache_dir=self.context.cache_dir, device=self.torch_device)
+        return load_language_model(self.checkpoint, cache_dir=self.context.cache_dir, device=self.device)
 
 
 class LLMParaphrase(LanguageModelStage):

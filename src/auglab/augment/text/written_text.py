@@ -31,10 +31,6 @@ class WrittenTextStage:
     def setup(self, context: RunContext) -> None:
         self.context = context  # cache folder, held-out texts (leakage filter), class names
 
-    @property
-    def torch_device(self) -> str:
-        return ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
-
     def class_names(self, labels: torch.Tensor) -> list[str]:
         names = self.context.class_names
         return list(names) if names else [str(k) for k in range(int(labels.max()) + 1)]
