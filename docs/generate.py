@@ -20,10 +20,11 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from auglab.augment.stages import STAGES
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n).*?(<!-- /generated -->)", re.S)
-STAGES = ("offline", "sample", "batch", "device", "model")
 
 
 def _comment(path: Path) -> str:
