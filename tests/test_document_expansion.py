@@ -29,7 +29,7 @@ def lm(tmp_path_factory):
 def _strategy(tmp_path, name: str = "doc_expansion", **options) -> AugmentationStrategy:
     spec = compose_cfg(["data=search_files", f"augment={name}"], tmp_path).augment
     transform = next(iter(spec.corpus))
-    spec.corpus[transform].update(device="cpu", **options)
+    spec.corpus[transform].update(device="cpu", backend="transformers", **options)  # what the spies replace
     return AugmentationStrategy.from_config(spec)
 
 

@@ -126,8 +126,9 @@ SLOW = pytest.mark.slow  # checked once the whole PriceRunner corpus is loaded (
     (["model=bm25"], ["model BM25Retriever is for search data but data is image; choose model= one of: cdcgan"]),
     (["data=pricerunner", "model=bi_encoder"], ["model BiEncoder is for search data but data is text"]),
     (["data=pricerunner_search", "model=bert"], ["model BertClassifier is for text data but data is search"]),
-    (["data=pricerunner_search", "model=bm25", "augment=mixup"], ["augment=mixup is for image data but data is "
-                                                                   "search; choose one of: doc_expansion, doc_expansion_filtered, eda"]),
+    (["data=pricerunner_search", "model=bm25", "augment=mixup"],
+     ["augment=mixup is for image data but data is search; choose one of: doc_expansion, doc_expansion_filtered, "
+      "eda"]),
     (["data=pricerunner", "model=bert", "augment=llm_queries"], ["augment=llm_queries is for search data but data "
                                                                  "is text"]),
     (["data=pricerunner_search", "model=bm25", "data.categories=[Phones]"], ["data.categories: no category 'Phones'"]),

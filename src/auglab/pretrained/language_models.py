@@ -14,14 +14,13 @@ import functools
 import hashlib
 import importlib.util
 import logging
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auglab.errors import AuglabError
 from auglab.pretrained import hf_checkpoint
+from auglab.storage.atomic import write_folder_atomic
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +33,15 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
 
 @dataclass
 class LanguageModel:
-    """A loaded checkpoint: ``digest`` identifies its content (cache keys), ``seq2seq`` its kind."""
+    """A loaded checkpoint: ``digest`` identifies its content (cache keys), ``seq2seq`` its kind, ``source`` the
+    folder (or hub name) it was loaded from, which other backends convert."""
 
     model: Any
     tokenizer: Any
     name: str
     digest: str
     seq2seq: bool
+    source: str = ""
 
     @property
     def has_chat_template(self) -> bool:
@@ -100,16 +101,12 @@ def converted_gguf(package: str, filename: str, cache_dir: Path) -> Path:
         del config.quantization_config  # else save_pretrained refuses: "GGUF models cannot be saved"
     plain = AutoModelForCausalLM.from_config(config)
     plain.load_state_dict(quantised.state_dict(), strict=True)
-    partial = folder.with_name(f"{folder.name}.partial-{os.getpid()}")  # parallel jobs convert side by side
-    shutil.rmtree(partial, ignore_errors=True)
-    plain.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    try:
-        partial.replace(folder)  # a killed conversion never leaves a folder that looks finished
-    except OSError:  # another process finished first: keep its folder
-        shutil.rmtree(partial, ignore_errors=True)
-        if not (folder / "config.json").is_file():
-            raise
+
+    def save(partial: Path) -> None:
+        plain.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+
+    write_folder_atomic(folder, save)  # parallel jobs convert side by side; the first to finish wins
     return folder
 
 
@@ -154,4 +151,4 @@ def _load(checkpoint: str, cache_dir: Path | None, device: str, option: str) -> 
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     digest = content_digest(Path(source)) if Path(str(source)).is_dir() else str(source)
-    return LanguageModel(model.eval().to(device), tokenizer, checkpoint, digest, seq2seq)
+    return LanguageModel(model.eval().to(device), tokenizer, checkpoint, digest, seq2seq, str(source))

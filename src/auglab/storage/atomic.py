@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,24 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_folder_atomic(folder: Path, write: Callable[[Path], object]) -> Path:
+    """``write(partial)`` into a folder beside ``folder``, then rename it to ``folder``: a killed writer never
+    leaves a folder that looks finished. When another process finished first, its folder is kept."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = folder.with_name(f".{folder.name}.{os.getpid()}-{secrets.token_hex(3)}.partial")
+    try:
+        write(partial)
+        try:
+            partial.replace(folder)
+        except OSError:  # the other writer's folder is there (rename onto a non-empty folder fails)
+            if not folder.is_dir():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

@@ -19,14 +19,17 @@ texts an uninterrupted run writes. Each text is then kept or dropped, for the fi
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from auglab.augment.context import RunContext
 from auglab.augment.corpus.relevance import SCORERS, relevance_scores
+from auglab.augment.text.ctranslate2_generation import BACKENDS, COMPUTE_TYPES, CTranslate2Writer
 from auglab.augment.text.generated_filter import normalised
 from auglab.augment.text.generation import GenerationOptions, PromptTemplate, generate
 from auglab.augment.text.prompt_examples import copied_words, distinctive_demonstration_words
@@ -47,8 +50,10 @@ class DocumentWriter:
 
     def __init__(self, *, checkpoint: str, prompt: str, chat: bool | str, system: str | None,
                  options: GenerationOptions, chunk_size: int, device: str, seed: int, max_words: int,
-                 relevance: str | None, drop_fraction: float) -> None:
+                 relevance: str | None, drop_fraction: float, backend: str, compute_type: str) -> None:
         self.checkpoint, self.options, self.seed = checkpoint, options, seed
+        self.backend = check_choice("backend", backend, BACKENDS)
+        self.compute_type = check_choice("compute_type", compute_type, COMPUTE_TYPES)
         self.template = PromptTemplate(prompt, chat=str(chat).lower(), system=system)  # a YAML false is a bool
         self.template.check(needs=("{text}",))
         self.chunk_size = check_count("chunk_size", chunk_size)
@@ -77,24 +82,38 @@ class DocumentWriter:
     def language_model(self) -> LanguageModel:
         return load_language_model(self.checkpoint, cache_dir=self.context.cache_dir, device=self.device)
 
+    def writer(self, lm: LanguageModel) -> Callable[..., list[list[str]]]:
+        """What writes: the transformers reference path, or CTranslate2 (converted once, loaded once per call)."""
+        if self.backend == "transformers":
+            return functools.partial(generate, lm)
+        return CTranslate2Writer(lm, cache_dir=self.context.cache_dir, compute_type=self.compute_type,
+                                 device=lm.model.device.type)
+
     def __call__(self, documents: list[str]) -> list[str]:
         lm = self.language_model()
         prompts = [self.template.render(lm, text=d) for d in documents]
         options = repr(sorted(asdict(self.options).items()))
-        key = fingerprint(lm.digest, prompts, options, self.seed, str(lm.model.dtype), lm.model.device.type)[:20]
+        engine = ("transformers", str(lm.model.dtype)) if self.backend == "transformers" else \
+            ("ctranslate2", self.compute_type)
+        key = fingerprint(lm.digest, prompts, options, self.seed, *engine, lm.model.device.type)[:20]
         cache = Path(self.context.cache_dir) / "corpus" if self.context.cache_dir else None
-        started = time.perf_counter()
-        written, counts = chunked(
-            cache / f"{self.what}-{key}" if cache else None, prompts,
-            lambda index, chunk: generate(lm, list(chunk), self.options, seed=self.seed * 100_003 + index,
-                                          desc=f"{self.what} chunk {index}"),
-            chunk_size=self.chunk_size, what=self.what, unit="document")
+        started, write = time.perf_counter(), None
+
+        def compute(index: int, chunk: list[str]) -> list[list[str]]:
+            nonlocal write
+            write = write or self.writer(lm)  # a fully cached corpus never converts or loads a backend
+            return write(list(chunk), self.options, seed=self.seed * 100_003 + index, desc=f"{self.what} chunk {index}")
+
+        written, counts = chunked(cache / f"{self.what}-{key}" if cache else None, prompts, compute,
+                                  chunk_size=self.chunk_size, what=self.what, unit="document")
         seconds = time.perf_counter() - started
         filtered = fingerprint(key, self.max_words, self.relevance, self.drop_fraction)[:20]
         result, _ = load_or_compute(cache / f"{self.what}-{key}-kept-{filtered}.pt" if cache else None,
                                     lambda: self._filter(documents, written), what=f"{self.what} filter")
         made = sum(len(t) for t in written)
-        self.last_report = {"checkpoint": self.checkpoint, "documents": len(documents), **counts,
+        self.last_report = {"checkpoint": self.checkpoint, "backend": self.backend,
+                            "compute_type": self.compute_type if self.backend == "ctranslate2" else None,
+                            "documents": len(documents), **counts,
                             "seconds": round(seconds, 2),
                             "texts_per_s": round(made / seconds, 2) if counts["chunks_computed"] == counts["chunks"]
                             and seconds > 0 else None, **result["summary"], "records": result["records"]}

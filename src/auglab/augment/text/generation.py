@@ -86,7 +86,7 @@ class PromptTemplate:
         return lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
-def _one_line(text: str) -> str:
+def first_line(text: str) -> str:
     """The first non-empty line, stripped of list marks and quotes: a chat model often adds a preamble
     line or quotes, and an offline stage wants one text per output."""
     for line in text.splitlines():
@@ -158,7 +158,7 @@ def generate(lm: LanguageModel, prompts: list[str], options: GenerationOptions, 
                 new = generated if lm.seq2seq else generated[:, inputs["input_ids"].shape[1]:]  # [R, T]
                 texts = tokenizer.batch_decode(new, skip_special_tokens=True)
                 for k, i in enumerate(index):
-                    out[i] = [_one_line(t) for t in texts[k * options.n:(k + 1) * options.n]]
+                    out[i] = [first_line(t) for t in texts[k * options.n:(k + 1) * options.n]]
                 bar.update(len(index))
                 bar.set_postfix(texts_per_s=f"{(start + len(index)) * options.n / (time.perf_counter() - started):.1f}")
     return out
