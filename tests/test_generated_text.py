@@ -78,12 +78,34 @@ def test_sampling_is_seeded_and_cached_by_everything_it_depends_on(models, tmp_p
 def test_every_filter_reason():
     cands = [Candidate(t, 0, "src") for t in
              ["", "one", "way too many words in this one here", "Apple  iPhone 8 Plus 64GB silver", "held OUT text",
-              "fresh new title", "fresh new title"]]
+              "fresh new title", "fresh new title", "acme new title"]] + [Candidate("acme own title", 0, "acme src")]
     result = GeneratedTextFilter(min_words=2, max_words=6).apply(
-        cands, train_texts=TITLES, held_out=["held out text"], class_names=["a"])
+        cands, train_texts=TITLES, held_out=["held out text"], class_names=["a"], prompt_words={"acme"})
     assert [r["reason"] for r in result.records] == ["empty", "too_short", "too_long", "copies_train",
-                                                      "leaks_held_out", None, "duplicate"]
-    assert result.summary()["kept"] == 1 and result.summary()["acceptance"] == pytest.approx(1 / 7, abs=1e-4)
+                                                      "leaks_held_out", None, "duplicate", "copies_prompt_example",
+                                                      None]  # the last one's source holds "acme" itself
+    assert result.summary()["kept"] == 2 and result.summary()["dropped"]["copies_prompt_example"] == 1
+
+
+def test_a_paraphrase_that_copies_the_prompts_invented_brand_is_dropped(models, tmp_path):
+    """The default prompt's demonstrations invent the brand acme: a rewrite holding it (when its title does not)
+    is dropped as copies_prompt_example; with drop_prompt_examples=false it is kept."""
+    from auglab.augment.text import language_model
+
+    def writes_acme(lm, prompts, options, *, seed, cache_dir, what):
+        return [[f"acme rewrite {i}"] for i in range(len(prompts))], {"prompts": len(prompts)}
+
+    for drop, kept in ((True, 0), (False, 6)):
+        stage = LLMParaphrase(checkpoint=str(models["causal"]), n=1, device="cpu", drop_prompt_examples=drop)
+        stage.setup(_context(tmp_path))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(language_model, "cached_generate", writes_acme)
+            if drop:
+                with pytest.raises(AuglabError, match="6 as copies_prompt_example"):
+                    stage((TITLES, LABELS))
+                continue
+            stage((TITLES, LABELS))
+        assert stage.report()["kept"] == kept
 
 
 # --- the strategies --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from auglab.augment import AugmentationStrategy, RunContext
+from auglab.errors import OptionError
 from auglab.metrics import per_example
 from auglab.report.outcomes import metric_function
 from tests import tiny_language_models as tiny
@@ -118,6 +119,58 @@ def test_llm_queries_writes_round_trip_checked_queries_for_training_products_onl
         assert record["label"] in dm.train_names  # each written for a training product, from one of its offers
         assert record["original"] in {dm.documents[d] for d in dm.train_relevant[dm.train_names.index(record["label"])]}
 
+
+
+def test_llm_queries_shows_real_training_queries_and_drops_words_copied_from_them(tmp_path, monkeypatch):
+    """Every query carries a marker word; the demonstrations are training queries (never validation or test),
+    the same in every prompt; a written query holding a demonstration's rare word that its offer lacks is dropped
+    as copies_prompt_example."""
+    from auglab.augment.text import query_generation
+
+    folder = write_collection(tmp_path / "c")
+    queries = [json.loads(line) for line in (folder / "queries.jsonl").read_text().splitlines()]
+    (folder / "queries.jsonl").write_text("".join(json.dumps({**q, "text": f"{q['text']} qm{i}"}) + "\n"
+                                                  for i, q in enumerate(queries)))
+    seen = {}
+
+    def spy(lm, prompts, options, *, seed, cache_dir, what):
+        seen["prompts"] = prompts
+        shown = prompts[0].split("\n")[2].split()[-1]  # the first demonstration's query's marker word
+        return [[f"{shown} phone {i}", f"handset {i}"] for i in range(len(prompts))], {"prompts": len(prompts)}
+
+    monkeypatch.setattr(query_generation, "cached_generate", spy)
+    spec = compose_cfg(["data=search_files", "augment=llm_queries"], tmp_path).augment
+    spec.offline.queries.update(checkpoint=str(tiny.causal(tmp_path / "lm", chat=False)), round_trip_k=None,
+                                device="cpu")
+    dm = build_data("search_files", path=str(folder), val_queries=8, test_fraction=0.25,
+                    augment=AugmentationStrategy.from_config(spec), context=RunContext(cache_dir=tmp_path / "cache"))
+    dm.setup()
+    prompts = seen["prompts"]
+    shared = prompts[0][:prompts[0].rindex("Product: ")]
+    assert all(p.startswith(shared) for p in prompts)  # the same demonstrations in every prompt
+    markers = {w for q in dm.train_names for w in q.split() if w.startswith("qm")}
+    held = {w for q in dm.val_set.queries + dm.test_set.queries for w in q.split() if w.startswith("qm")}
+    shown = {w for w in shared.split() if w.startswith("qm")}
+    assert len(shown) == 2 and shown <= markers and not shown & held
+    report = dm.augment.offline_report["queries"]
+    # the marker is in one product's name only: copied into another product's query, it is a prompt example
+    copied = [r for r in report["records"] if r["generated"].startswith("qm")]
+    assert len(copied) == len(prompts) and {r["reason"] for r in copied} == {"copies_prompt_example"}
+    assert report["dropped"]["copies_prompt_example"] == len(prompts) and report["kept"] == len(prompts)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"examples": -1}, "examples=-1 is invalid: it must be an integer >= 0"),
+    ({"prompt": "Product: {text}\nQuery:"}, "a template with {examples} in it when examples > 0"),
+    ({"examples": 0}, "examples=0 is invalid: it must be at least 1 when the prompt has {examples}"),
+    ({"drop_prompt_examples": "yes"}, "drop_prompt_examples='yes' is invalid: it must be true or false"),
+])
+def test_bad_llm_queries_options_fail_in_one_line(options, message, tmp_path):
+    spec = compose_cfg(["data=search_files", "augment=llm_queries"], tmp_path).augment
+    spec.offline.queries.update(**options)
+    with pytest.raises(OptionError) as err:
+        AugmentationStrategy.from_config(spec)
+    assert message in str(err.value) and str(err.value).startswith("augment.offline.queries.")
 
 SLOW = pytest.mark.slow  # checked once the whole PriceRunner corpus is loaded (about 30 s each); CI runs them
 

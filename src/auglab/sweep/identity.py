@@ -57,11 +57,15 @@ MOVED_TARGETS = {
 # With issue 28: the IVF index's probes (the bi-encoder's search studies ran before it was an option); with
 # issue 29: test metrics by history length; with issue 31: the corpus stage.
 ADDED_DEFAULTS = {"augment.model": {}, "data.on_device": "auto", "augment.model.adversarial.from_clean_pass": False,
-                  "model.index_probes": 16, "data.short_history": None, "augment.corpus": {}}
+                  "model.index_probes": 16, "data.short_history": None, "augment.corpus": {},
+                  **{f"augment.offline.{t}.drop_prompt_examples": False for t in ("paraphrase", "generate", "queries")},
+                  "augment.offline.queries.examples": 0}
 
 # Of those, the ones whose default changed since: a report labels a job made before the key existed with the
 # key's added value, so it never shares a row with jobs run at the new default.
-CHANGED_DEFAULTS = ("augment.model.adversarial.from_clean_pass",)
+CHANGED_DEFAULTS = ("augment.model.adversarial.from_clean_pass",
+                    *(f"augment.offline.{t}.drop_prompt_examples" for t in ("paraphrase", "generate", "queries")),
+                    "augment.offline.queries.examples")
 
 
 # Data kinds added to existing strategies' ``kinds`` after identities were first made, with the data targets

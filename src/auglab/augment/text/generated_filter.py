@@ -3,6 +3,9 @@
 
 - ``empty``; ``too_short`` / ``too_long`` (words, ``min_words`` / ``max_words``);
 - ``copies_train``: equal to a training text (nothing new) or ``duplicate``: to a text generated before it;
+- ``copies_prompt_example``: it holds a word of the prompt's demonstrations that its source does not hold and
+  the data rarely uses (``prompt_examples.py``: the invented ``acme`` a small model copies), when the
+  strategy asks (``drop_prompt_examples``);
 - ``leaks_held_out``: equal to a validation or test text, always, whatever the options: a model that
   writes a held-out text into the training data would inflate the test score;
 - ``off_label`` (with ``min_confidence``): a classifier trained on the real train split gives its intended
@@ -21,10 +24,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from auglab.augment.text.prompt_examples import copied_words
 from auglab.errors import AuglabError, check_count, check_open_fraction
 
-REASONS = ("empty", "too_short", "too_long", "copies_train", "duplicate", "leaks_held_out", "off_label",
-           "fails_round_trip")
+REASONS = ("empty", "too_short", "too_long", "copies_train", "duplicate", "leaks_held_out", "copies_prompt_example",
+           "off_label", "fails_round_trip")
 
 
 def normalised(text: str) -> str:
@@ -61,16 +65,19 @@ class GeneratedTextFilter:
         self.min_confidence = None if min_confidence is None else check_open_fraction("min_confidence", min_confidence)
 
     def apply(self, candidates: Sequence[Candidate], *, train_texts: Sequence[str], held_out: Sequence[str],
-              class_names: Sequence[str], judge: Any = None, round_trip: RoundTrip | None = None) -> FilterResult:
+              class_names: Sequence[str], judge: Any = None, round_trip: RoundTrip | None = None,
+              prompt_words: set[str] | frozenset[str] = frozenset()) -> FilterResult:
         """Keep or drop each candidate; ``judge``: a fitted ``TextJudge`` when ``min_confidence`` is set;
-        ``round_trip``: a last check of the candidates every other filter kept."""
+        ``round_trip``: a last check of the candidates every other filter kept; ``prompt_words``: the
+        demonstrations' distinctive words (``copies_prompt_example``)."""
         train, held, seen = {normalised(t) for t in train_texts}, {normalised(t) for t in held_out}, set()
         reasons: list[str | None] = []
         for cand in candidates:
             text, words = normalised(cand.text), len(cand.text.split())
             reason = ("empty" if not text else "too_short" if words < self.min_words else
                       "too_long" if words > self.max_words else "leaks_held_out" if text in held else
-                      "copies_train" if text in train else "duplicate" if text in seen else None)
+                      "copies_train" if text in train else "duplicate" if text in seen else
+                      "copies_prompt_example" if copied_words(cand.text, cand.source, prompt_words) else None)
             seen.add(text)
             reasons.append(reason)
         if self.min_confidence is not None:

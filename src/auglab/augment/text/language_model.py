@@ -20,8 +20,9 @@ import torch
 from auglab.augment.label_allocation import labels_to_generate
 from auglab.augment.text.generated_filter import Candidate
 from auglab.augment.text.generation import GenerationOptions, PromptTemplate, cached_generate
+from auglab.augment.text.prompt_examples import distinctive_demonstration_words
 from auglab.augment.text.written_text import WrittenTextStage, paired_candidates
-from auglab.errors import check_count, check_positive
+from auglab.errors import OptionError, check_count, check_positive
 from auglab.models.text_judge import DEFAULT_ENCODER
 from auglab.pretrained.language_models import DEFAULT, LanguageModel, load_language_model
 
@@ -35,15 +36,31 @@ GENERATE_PROMPT = "Product titles in the category {label}:\n{examples}\n-"  # th
 
 
 class LanguageModelStage(WrittenTextStage):
+    """``drop_prompt_examples``: drop a written text that copies a distinctive word of the prompt's fixed
+    demonstrations (and of ``shown_examples``, the ones a strategy fills in) that its source lacks."""
+
+    shown_examples = ""  # demonstrations a strategy renders into the prompt (``{examples}``), when they are fixed
+
     def __init__(self, *, checkpoint: str, prompt: str, chat: bool | str, system: str | None,
-                 options: GenerationOptions, needs: tuple[str, ...], **common: Any) -> None:
+                 options: GenerationOptions, needs: tuple[str, ...], drop_prompt_examples: bool = True,
+                 **common: Any) -> None:
         super().__init__(**common)
         self.checkpoint, self.options = checkpoint, options
+        if not isinstance(drop_prompt_examples, bool):
+            raise OptionError("drop_prompt_examples", drop_prompt_examples, "true or false")
+        self.drop_prompt_examples = drop_prompt_examples
         self.template = PromptTemplate(prompt, chat=str(chat).lower(), system=system)  # a YAML false is a bool
         self.template.check(needs=needs)
 
     def language_model(self) -> LanguageModel:
         return load_language_model(self.checkpoint, cache_dir=self.context.cache_dir, device=self.device)
+
+    def prompt_words(self, texts: list[str]) -> set[str]:
+        if not self.drop_prompt_examples:
+            return set()
+        corpus = list(texts) + list(self.context.corpus or ())  # the data's own vocabulary is no copy
+        demonstrations = self.template.template + "\n" + self.shown_examples
+        return distinctive_demonstration_words(demonstrations, corpus)
 
 
 class LLMParaphrase(LanguageModelStage):
@@ -53,12 +70,13 @@ class LLMParaphrase(LanguageModelStage):
                  chat: bool | str = False, system: str | None = None, max_new_tokens: int = 32, do_sample: bool = True,
                  temperature: float = 0.7, top_p: float = 0.9, num_beams: int = 1, batch_size: int = 32,
                  device: str = "auto", seed: int = 0, min_words: int = 1, max_words: int = 64,
-                 min_confidence: float | None = None, judge: str = DEFAULT_ENCODER) -> None:
+                 min_confidence: float | None = None, judge: str = DEFAULT_ENCODER,
+                 drop_prompt_examples: bool = True) -> None:
         options = GenerationOptions(n=n, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature,
                                     top_p=top_p, num_beams=num_beams, batch_size=batch_size)
         super().__init__(checkpoint=checkpoint, prompt=prompt, chat=chat, system=system, options=options,
                          needs=("{text}",), seed=seed, device=device, min_words=min_words, max_words=max_words,
-                         min_confidence=min_confidence, judge=judge)
+                         min_confidence=min_confidence, judge=judge, drop_prompt_examples=drop_prompt_examples)
 
     def write(self, texts: list[str], labels: torch.Tensor) -> tuple[list[Candidate], dict[str, Any]]:
         lm, names = self.language_model(), self.class_names(labels)
@@ -76,12 +94,13 @@ class LLMGenerate(LanguageModelStage):
                  n: int = 4, prompt: str = GENERATE_PROMPT, chat: bool | str = False, system: str | None = None,
                  max_new_tokens: int = 32, do_sample: bool = True, temperature: float = 0.9, top_p: float = 0.95,
                  batch_size: int = 32, device: str = "auto", seed: int = 0, min_words: int = 1, max_words: int = 64,
-                 min_confidence: float | None = None, judge: str = DEFAULT_ENCODER) -> None:
+                 min_confidence: float | None = None, judge: str = DEFAULT_ENCODER,
+                 drop_prompt_examples: bool = True) -> None:
         options = GenerationOptions(n=n, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature,
                                     top_p=top_p, batch_size=batch_size)
         super().__init__(checkpoint=checkpoint, prompt=prompt, chat=chat, system=system, options=options,
                          needs=("{examples}",), seed=seed, device=device, min_words=min_words, max_words=max_words,
-                         min_confidence=min_confidence, judge=judge)
+                         min_confidence=min_confidence, judge=judge, drop_prompt_examples=drop_prompt_examples)
         self.k, self.ratio, self.class_balance = check_count("k", k), check_positive("ratio", ratio), class_balance
 
     def write(self, texts: list[str], labels: torch.Tensor) -> tuple[list[Candidate], dict[str, Any]]:

@@ -42,6 +42,11 @@ class WrittenTextStage:
         """A strategy's own last check of the candidates the filter kept (``fails_round_trip``); none by default."""
         return None
 
+    def prompt_words(self, texts: list[str]) -> set[str]:
+        """The words of the prompt's demonstrations a written text must not copy (``copies_prompt_example``);
+        none by default."""
+        return set()
+
     def __call__(self, examples: Examples) -> Examples:
         texts, labels = list(examples[0]), examples[1]
         candidates, cost = self.write(texts, labels)
@@ -52,7 +57,8 @@ class WrittenTextStage:
 
             judge = TextJudge(self.judge_checkpoint).fit(texts, labels, len(names))
         result = self.filter.apply(candidates, train_texts=texts, held_out=list(self.context.held_out or ()),
-                                   class_names=names, judge=judge, round_trip=self.round_trip())
+                                   class_names=names, judge=judge, round_trip=self.round_trip(),
+                                   prompt_words=self.prompt_words(texts))
         if candidates and not result.kept:
             reason, count = result.counts.most_common(1)[0]
             raise AuglabError(f"every one of the {len(candidates)} generated texts was filtered out ({count} as "
