@@ -144,9 +144,9 @@ class SequenceDataModule(AugmentedDataModule):
         train_seqs = [seqs.items[starts[u]:ends[u] - 2] for u in users]
         # list of item arrays -> list of item arrays
         train_seqs = self.augment.apply_offline(train_seqs, self.transform_context(train_seqs))
-        held_out = [seqs.items[ends[u] - 2:ends[u]] for u in users]  # each training user's validation, test item
         for report in self.augment.offline_report.values():
             if "all_prepended" in report:  # simulated behaviour: measured against what the user really did next
+                held_out = [seqs.items[ends[u] - 2:ends[u]] for u in users]  # each user's validation, test item
                 later_interaction_rate(report, held_out)
         train = UserSequences.from_list(train_seqs, seqs.num_items)
         self.augment.setup(self.transform_context(train))  # e.g. item co-occurrence of the train split
