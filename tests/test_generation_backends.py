@@ -113,10 +113,20 @@ def test_bad_backend_options_fail_in_one_line(options, message, lm):
         DocumentExpansion(checkpoint=lm.source, **options)
 
 
-def test_a_missing_package_and_a_seq2seq_checkpoint_fail_in_one_line(lm, tmp_path, monkeypatch):
+def test_a_missing_package_an_unsupported_or_seq2seq_checkpoint_fail_in_one_line(lm, tmp_path, monkeypatch):
     seq2seq = load_language_model(str(tiny.seq2seq(tmp_path / "bart")))
     with pytest.raises(AuglabError, match="sequence-to-sequence; set backend=transformers"):
         converted(seq2seq, cache_dir=tmp_path, compute_type="int8")
+
+    def unsupported(self, output_dir, **kwargs):
+        raise NotImplementedError("Model type 'toy' is not supported")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("ctranslate2.converters.TransformersConverter.convert", unsupported)
+        with pytest.raises(AuglabError, match="CTranslate2 cannot convert it .Model type 'toy' is not supported.; set "
+                                              "backend=transformers"):
+            converted(lm, cache_dir=tmp_path / "fresh", compute_type="int8")
+    assert not list((tmp_path / "fresh" / "ctranslate2").iterdir())  # nothing half-written
     real_import = builtins.__import__
 
     def without_ctranslate2(name, *args, **kwargs):
