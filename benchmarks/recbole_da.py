@@ -29,7 +29,6 @@ the scratch folder has it (nothing installed).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from recbole_models import run_auglab
+from recbole_models import run_auglab, run_peer
 from sequence_augment import SCRATCH
 
 DA = SCRATCH.parent / "recbole_da"
@@ -126,16 +125,13 @@ def run_recbole_da(method: str, epochs: int, seed: int, max_len: int, users: int
             rows = rows[:1] + [row for row in rows[1:] if row.split("\t")[0] in keep]
         (Path(data) / "ml100k").mkdir()
         (Path(data) / "ml100k" / "ml100k.inter").write_text("\n".join(rows) + "\n")
+        dataset_yaml = DA / "src" / "recbole" / "properties" / "dataset" / "ml-100k.yaml"
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", DA_SIDE, METHODS[method], str(epochs), str(seed), str(max_len),
-                               data, out,
-                               str(DA / "src" / "recbole" / "properties" / "dataset" / "ml-100k.yaml")],
-                              env={**os.environ, "PYTHONPATH": f"{DA / 'src'}{os.pathsep}{DA / 'deps'}"},
-                              capture_output=True, text=True, cwd=out)
+        result = run_peer(f"RecBole-DA {METHODS[method]}", DA_SIDE,
+                          [METHODS[method], str(epochs), str(seed), str(max_len), data, out, str(dataset_yaml)],
+                          f"{DA / 'src'}{os.pathsep}{DA / 'deps'}", out)
         wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"RecBole-DA {METHODS[method]} failed:\n{proc.stderr[-3000:]}")
-    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "wall_per_epoch": wall / epochs}
+    return {**result, "wall_per_epoch": wall / epochs}
 
 
 def main() -> None:

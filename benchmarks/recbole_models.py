@@ -63,14 +63,20 @@ print(json.dumps({"ndcg@10": float(result["ndcg@10"]), "recall@10": float(result
 """
 
 
+def run_peer(name: str, script: str, argv: list[str], pythonpath: str, cwd: str) -> dict[str, float]:
+    """A peer's side ``script`` in a subprocess with its scratch folder(s) on the path; its last line is JSON."""
+    proc = subprocess.run([sys.executable, "-c", script, *argv], env={**os.environ, "PYTHONPATH": pythonpath},
+                          capture_output=True, text=True, cwd=cwd)
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def run_recbole(model: str, epochs: int, seed: int) -> dict[str, float]:
     data_path = SCRATCH / "recbole" / "dataset_example"
     with tempfile.TemporaryDirectory() as out:
-        proc = subprocess.run([sys.executable, "-c", RECBOLE_SIDE, model, str(epochs), str(seed), str(data_path), out],
-                              env={**os.environ, "PYTHONPATH": str(SCRATCH)}, capture_output=True, text=True, cwd=out)
-    if proc.returncode != 0:
-        raise SystemExit(f"RecBole failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        return run_peer("RecBole", RECBOLE_SIDE, [model, str(epochs), str(seed), str(data_path), out], str(SCRATCH),
+                        out)
 
 
 def run_auglab(model: str, epochs: int, seed: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
