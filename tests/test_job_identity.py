@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import random
+import socket
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 import torch
 from omegaconf import OmegaConf
 
 from auglab.callbacks.random_state import collect_states, rank_seed, restore_states
+from auglab.errors import AuglabError
 from auglab.run.provenance import save_config
-from auglab.sweep.identity import digest, folder_name, identity
+from auglab.sweep.decision import FRESH, decide
+from auglab.sweep.identity import JOB_RECORD, digest, folder_name, identity
 from tests.conftest import compose_cfg
 
 
@@ -89,3 +96,19 @@ def _saved(state):
     torch.save(state, buffer)
     buffer.seek(0)
     return buffer
+
+
+def test_a_job_run_by_a_live_process_is_refused_and_one_left_by_a_killed_process_is_not(tmp_path):
+    cfg = compose_cfg(["augment=none"], tmp_path / "job")
+    key = digest(identity(cfg))
+    (tmp_path / JOB_RECORD).write_text(json.dumps({"identity_sha256": key, "identity": identity(cfg)}))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = {"status": "running", "pid": other.pid, "host": socket.gethostname()}
+        (tmp_path / "run.json").write_text(json.dumps(record))
+        with pytest.raises(AuglabError, match=f"being run by process {other.pid}"):
+            decide(cfg, tmp_path, key)
+    finally:
+        other.kill()
+        other.wait()
+    assert decide(cfg, tmp_path, key) == FRESH  # killed, no last.ckpt: start again

@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 from omegaconf import OmegaConf
@@ -81,6 +85,23 @@ def test_report_tables_ci_and_failures(tmp_path):
     table = md.split("### test/acc")[1]
     assert table.index("| none ") < table.index("| flip_crop ") < table.index("| cutmix ")
     assert r"95\% CI" in (out / "report.tex").read_text()
+
+
+def test_a_running_job_is_not_counted_as_failed(tmp_path):
+    sweep = tmp_path / "sweep"
+    for n, (strategy, status, acc) in enumerate([("none", "ok", 0.70), ("mixup", "ok", 0.72),
+                                                  ("mixup", "running", None), ("mixup", "failed", None)]):
+        write_job(sweep / str(n), strategy, status, acc, seed=n)
+    record = sweep / "2" / "run.json"  # the running job's process, here: alive
+    record.write_text(json.dumps({**json.loads(record.read_text()), "pid": os.getpid(), "host": socket.gethostname()}))
+    md = report(sweep)
+    assert "4 jobs: 2 ok, 1 failed, 0 interrupted, 1 running, 0 missing" in md
+    assert csv_rows(sweep / "report" / "report.csv", "test/acc")["mixup"]["failed"] == "1"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process of this host that no longer exists: its job was killed, not running
+    record.write_text(json.dumps({**json.loads(record.read_text()), "pid": dead.pid}))
+    assert "4 jobs: 2 ok, 1 failed, 1 interrupted, 0 running, 0 missing" in report(sweep)
+    assert csv_rows(sweep / "report" / "report.csv", "test/acc")["mixup"]["failed"] == "2"
 
 
 def test_report_on_a_missing_folder_is_one_line(tmp_path):

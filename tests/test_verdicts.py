@@ -89,6 +89,12 @@ def test_the_seeds_an_effect_needs_are_enough_with_and_without_a_shared_test_par
     assert describe(hopeless) == "undecided: more than 1000 seeds, or a larger test set"
 
 
+def test_an_undecided_row_with_enough_seeds_does_not_ask_for_the_seeds_it_has():
+    level = decide([Comparison.from_diffs([SPREAD, -SPREAD] * 4, 0.0, "shared")], effect=10 * SPREAD)[0]
+    assert level.verdict == "undecided" and level.seeds_needed <= 8
+    assert describe(level) == "undecided: 8 seeds had 80 % power for the planned effect"
+
+
 def test_chances_match_statsmodels_without_a_test_part():
     from statsmodels.stats.power import TTestPower
 

@@ -2,7 +2,8 @@
 
 A row per strategy, and per value of every other option that varies between the jobs (e.g.
 ``data.train_per_class`` x ``augment``, or ``model`` x ``augment`` when two sweeps are merged):
-finished runs, failed or missing runs, mean, 95% confidence interval over seeds (Student t), the
+finished runs, failed, interrupted or missing runs (a running job is neither), mean, 95% confidence
+interval over seeds (Student t), the
 paired difference to ``none`` in the same group, and -- on the primary metric, every row one family -- a
 verdict (helps, hurts, equivalent, undecided: ``verdicts.py``) with the interval it was read off, the seeds
 an open question needs, and each strategy's training budget; across groups, rliable-style aggregates

@@ -131,7 +131,8 @@ def _group_rows(jobs: list[Job], metric: str, group: tuple[str, ...]) -> list[Ro
     for name in sorted({j.strategy for j in jobs}):
         mine = finished(name)
         mean, ci = summarise([j.metrics[metric] for j in mine])
-        failed = sum(j.status != "ok" for j in jobs if j.strategy == name)
+        # a running job is not failed yet; the report's header counts it
+        failed = sum(j.status not in ("ok", "running") for j in jobs if j.strategy == name)
         row = Row(group, name, len(mine), failed, mean, ci, mean - base_mean,
                   steps=_mean([j.training["optimizer_steps"] for j in mine if "optimizer_steps" in j.training]),
                   examples=_mean([j.training["examples_seen"] for j in mine if "examples_seen" in j.training]))

@@ -226,4 +226,6 @@ def describe(c: Comparison) -> str:
         return c.verdict
     if c.seeds_needed is None:
         return f"undecided: more than {MAX_SEEDS} seeds, or a larger test set"
+    if c.seeds_needed <= c.seeds:  # more seeds would not help: the effect is likely smaller than planned
+        return f"undecided: {c.seeds} seeds had 80 % power for the planned effect"
     return f"undecided: needs ~{c.seeds_needed} seeds"

@@ -13,22 +13,13 @@ from omegaconf import DictConfig
 from auglab.errors import AuglabError
 from auglab.storage.atomic import read_json
 from auglab.sweep.identity import differences, identity, read_record
+from auglab.sweep.job_record import pid_alive
 
 SKIP, RESUME, FRESH = "skip", "resume", "fresh"
 
 
 def last_checkpoint(out_dir: Path) -> Path:
     return out_dir / "checkpoints" / "last.ckpt"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
 
 
 def decide(cfg: DictConfig, out_dir: Path, key: str) -> str:
@@ -45,7 +36,7 @@ def decide(cfg: DictConfig, out_dir: Path, key: str) -> str:
     status = read_json(out_dir / "run.json")
     pid = int(status.get("pid", -1))
     if status.get("status") == "running" and status.get("host") == socket.gethostname() and pid != os.getpid() \
-            and _pid_alive(pid):
+            and pid_alive(pid):
         raise AuglabError(f"{out_dir} is being run by process {pid}; wait for it or stop it first")
     if status.get("status") == "ok" and (out_dir / "metrics.json").exists():
         return SKIP

@@ -41,3 +41,20 @@ class JobRecord:
 
     def _write(self, fields: dict[str, Any]) -> None:
         write_json(self.path, {**self.base, **fields, "identity_sha256": self.identity_sha256})
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (one owned by another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def killed(status: dict[str, Any]) -> bool:
+    """A ``running`` record left by a process of this host that no longer exists (kill -9, power loss)."""
+    return (status.get("status") == "running" and status.get("host") == socket.gethostname()
+            and not pid_alive(int(status.get("pid", -1))))
