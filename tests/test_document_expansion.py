@@ -157,7 +157,17 @@ def test_prompt_example_words_are_the_demonstrations_not_the_instruction_or_fiel
     assert copied_words("acme galaxy tv", "samsung galaxy tv", {"acme", "tx500", "tv"}) == {"acme"}
 
 
+def test_example_words_all_also_drops_the_common_words_of_invented_demonstrations(lm):
+    documents = ["lg oled55 tv", "sony bravia tv", "samsung qled55 black"]  # "tv", "black": common here
+    written = [["acme tv"], ["sony 60cm"], ["samsung qled55 tv", "samsung 55 qled"]]
+    rare = [r["reason"] for r in _expansion(lm)._filter(documents, written)["records"]]
+    every = [r["reason"] for r in _expansion(lm, example_words="all")._filter(documents, written)["records"]]
+    assert rare == ["copies_prompt_example", "copies_prompt_example", None, None]  # "acme"; "60cm": 0 of 3 use it
+    assert every == ["copies_prompt_example", "copies_prompt_example", "copies_prompt_example", None]  # + "tv"
+
+
 @pytest.mark.parametrize(("options", "message"), [
+    ({"example_words": "common"}, "example_words='common' is invalid: it must be one of rare, all"),
     ({"n": 0}, "n=0 is invalid: it must be an integer >= 1"),
     ({"drop_fraction": 1.0, "relevance": "bm25"}, "drop_fraction=1.0 is invalid: it must be a number in [0, 1)"),
     ({"drop_fraction": -0.1, "relevance": "bm25"}, "drop_fraction=-0.1 is invalid"),

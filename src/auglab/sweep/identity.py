@@ -59,7 +59,8 @@ MOVED_TARGETS = {
 ADDED_DEFAULTS = {"augment.model": {}, "data.on_device": "auto", "augment.model.adversarial.from_clean_pass": False,
                   "model.index_probes": 16, "data.short_history": None, "augment.corpus": {},
                   **{f"augment.offline.{t}.drop_prompt_examples": False for t in ("paraphrase", "generate", "queries")},
-                  "augment.offline.queries.examples": 0}
+                  "augment.offline.queries.examples": 0,
+                  **{f"augment.corpus.{t}.example_words": "rare" for t in ("expansion", "enrichment")}}
 
 # Of those, the ones whose default changed since: a report labels a job made before the key existed with the
 # key's added value, so it never shares a row with jobs run at the new default.

@@ -11,7 +11,9 @@ texts an uninterrupted run writes. Each text is then kept or dropped, for the fi
 - ``empty``; ``too_long`` (more than ``max_words`` words);
 - ``copies_document``: the document itself (nothing new); ``duplicate``: a text written before for it;
 - ``copies_prompt_example``: it holds a word of the prompt's demonstrations that its document does not hold
-  and the corpus rarely uses (``augment/text/prompt_examples.py``: the invented ``acme`` of the examples);
+  (``augment/text/prompt_examples.py``: the invented ``acme`` of the examples); with ``example_words: rare``
+  only the words the corpus rarely uses, with ``all`` every one (an invented example's "60cm" is common in
+  the corpus, yet wrong for a product that is not 60 cm);
 - ``low_relevance`` (``relevance`` set, Doc2Query--: Gospodinov et al., ECIR 2023, arXiv 2301.03266): the
   ``drop_fraction`` of the remaining texts that a scorer rates least relevant to their document
   (``augment/corpus/relevance.py``).
@@ -32,7 +34,7 @@ from auglab.augment.corpus.relevance import SCORERS, relevance_scores
 from auglab.augment.text.ctranslate2_generation import BACKENDS, COMPUTE_TYPES, CTranslate2Writer
 from auglab.augment.text.generated_filter import normalised
 from auglab.augment.text.generation import GenerationOptions, PromptTemplate, generate
-from auglab.augment.text.prompt_examples import copied_words, distinctive_demonstration_words
+from auglab.augment.text.prompt_examples import copied_words, demonstration_words, distinctive_demonstration_words
 from auglab.errors import AuglabError, OptionError, check_choice, check_count
 from auglab.pretrained.language_models import LanguageModel, load_language_model
 from auglab.storage.artefact_cache import load_or_compute
@@ -40,6 +42,7 @@ from auglab.storage.chunked_cache import chunked
 from auglab.storage.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
+EXAMPLE_WORDS = ("rare", "all")  # which demonstration words a written text may not add (copies_prompt_example)
 REASONS = ("empty", "too_long", "copies_document", "duplicate", "copies_prompt_example", "low_relevance")
 
 
@@ -50,7 +53,8 @@ class DocumentWriter:
 
     def __init__(self, *, checkpoint: str, prompt: str, chat: bool | str, system: str | None,
                  options: GenerationOptions, chunk_size: int, device: str, seed: int, max_words: int,
-                 relevance: str | None, drop_fraction: float, backend: str, compute_type: str) -> None:
+                 relevance: str | None, drop_fraction: float, backend: str, compute_type: str,
+                 example_words: str = "rare") -> None:
         self.checkpoint, self.options, self.seed = checkpoint, options, seed
         self.backend = check_choice("backend", backend, BACKENDS)
         self.compute_type = check_choice("compute_type", compute_type, COMPUTE_TYPES)
@@ -66,6 +70,7 @@ class DocumentWriter:
         if drop_fraction > 0 and self.relevance is None:
             raise OptionError("relevance", relevance, f"one of {', '.join(SCORERS)} when drop_fraction > 0")
         self.drop_fraction = float(drop_fraction)
+        self.example_words = check_choice("example_words", example_words, EXAMPLE_WORDS)
         self.context = RunContext()
         self.last_report: dict[str, Any] = {}
 
@@ -107,7 +112,8 @@ class DocumentWriter:
         written, counts = chunked(cache / f"{self.what}-{key}" if cache else None, prompts, compute,
                                   chunk_size=self.chunk_size, what=self.what, unit="document")
         seconds = time.perf_counter() - started
-        filtered = fingerprint(key, self.max_words, self.relevance, self.drop_fraction)[:20]
+        rule = () if self.example_words == "rare" else (self.example_words,)  # "rare" keeps the keys made before it
+        filtered = fingerprint(key, self.max_words, self.relevance, self.drop_fraction, *rule)[:20]
         result, _ = load_or_compute(cache / f"{self.what}-{key}-kept-{filtered}.pt" if cache else None,
                                     lambda: self._filter(documents, written), what=f"{self.what} filter")
         made = sum(len(t) for t in written)
@@ -121,7 +127,8 @@ class DocumentWriter:
         return [self.combine(d, kept) for d, kept in zip(documents, result["kept"], strict=True)]
 
     def _filter(self, documents: list[str], written: list[list[str]]) -> dict[str, Any]:
-        shown = distinctive_demonstration_words(self.template.template, documents)
+        shown = demonstration_words(self.template.template) if self.example_words == "all" else \
+            distinctive_demonstration_words(self.template.template, documents)
         reasons: list[list[str | None]] = []
         for document, texts in zip(documents, written, strict=True):
             seen, mine = set(), []

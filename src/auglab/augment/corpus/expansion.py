@@ -37,12 +37,14 @@ class DocumentExpansion(DocumentWriter):
                  chat: bool | str = False, system: str | None = None, max_new_tokens: int = 16, do_sample: bool = True,
                  temperature: float = 0.7, top_p: float = 0.9, batch_size: int = 32, chunk_size: int = 512,
                  device: str = "auto", seed: int = 0, max_words: int = 16, relevance: str | None = None,
-                 drop_fraction: float = 0.0, backend: str = "transformers", compute_type: str = "int8") -> None:
+                 drop_fraction: float = 0.0, backend: str = "transformers", compute_type: str = "int8",
+                 example_words: str = "rare") -> None:
         options = GenerationOptions(n=n, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature,
                                     top_p=top_p, batch_size=batch_size)
         super().__init__(checkpoint=checkpoint, prompt=prompt, chat=chat, system=system, options=options,
                          chunk_size=chunk_size, device=device, seed=seed, max_words=max_words, relevance=relevance,
-                         drop_fraction=drop_fraction, backend=backend, compute_type=compute_type)
+                         drop_fraction=drop_fraction, backend=backend, compute_type=compute_type,
+                         example_words=example_words)
 
     def combine(self, document: str, kept: list[str]) -> str:
         return " ".join([document, *kept])
@@ -59,13 +61,14 @@ class TitleEnrichment(DocumentWriter):
                  do_sample: bool = False, temperature: float = 0.7, top_p: float = 0.9, batch_size: int = 32,
                  chunk_size: int = 512, device: str = "auto", seed: int = 0, max_words: int = 40,
                  relevance: str | None = None, drop_fraction: float = 0.0, backend: str = "transformers",
-                 compute_type: str = "int8") -> None:
+                 compute_type: str = "int8", example_words: str = "rare") -> None:
         self.mode = check_choice("mode", mode, ("append", "replace"))
         options = GenerationOptions(n=1, max_new_tokens=max_new_tokens, do_sample=do_sample, temperature=temperature,
                                     top_p=top_p, batch_size=batch_size)
         super().__init__(checkpoint=checkpoint, prompt=prompt, chat=chat, system=system, options=options,
                          chunk_size=chunk_size, device=device, seed=seed, max_words=max_words, relevance=relevance,
-                         drop_fraction=drop_fraction, backend=backend, compute_type=compute_type)
+                         drop_fraction=drop_fraction, backend=backend, compute_type=compute_type,
+                         example_words=example_words)
 
     def combine(self, document: str, kept: list[str]) -> str:
         if not kept:
