@@ -149,6 +149,8 @@ def test_every_filter_reason_and_the_relevance_share(lm):
     assert TitleEnrichment(checkpoint=str(lm), mode="replace").combine("t", []) == "t"
     with pytest.raises(AuglabError, match="every one of the 2 written texts was filtered out"):
         stage._filter(["a b"], [["", "a b"]])
+    with pytest.raises(AuglabError, match="2 as too_long\\); raise max_words$"):
+        stage._filter(["a b"], [["word " * 11, "a " * 12]])
 
 
 def test_prompt_example_words_are_the_demonstrations_not_the_instruction_or_field_names():

@@ -157,9 +157,10 @@ class DocumentWriter:
         total, n_kept = len(records), sum(len(k) for k in kept)
         if total and not n_kept:
             reason = max(dropped, key=dropped.get)
+            fix = {"too_long": "raise max_words", "low_relevance": "lower drop_fraction",
+                   "copies_prompt_example": "set example_words=rare or write examples closer to the documents"}
             raise AuglabError(f"augment {self.what}: every one of the {total} written texts was filtered out "
-                              f"({dropped[reason]} as {reason}); loosen that filter (max_words, drop_fraction) or "
-                              "change the prompt")
+                              f"({dropped[reason]} as {reason}); {fix.get(reason, 'change the prompt')}")
         summary = {"generated": total, "kept": n_kept, "dropped": dropped,
                    "acceptance": round(n_kept / total, 4) if total else None,
                    "documents_expanded": sum(1 for k in kept if k)}
