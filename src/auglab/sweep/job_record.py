@@ -56,5 +56,6 @@ def pid_alive(pid: int) -> bool:
 
 def killed(status: dict[str, Any]) -> bool:
     """A ``running`` record left by a process of this host that no longer exists (kill -9, power loss)."""
-    return (status.get("status") == "running" and status.get("host") == socket.gethostname()
-            and not pid_alive(int(status.get("pid", -1))))
+    pid = int(status.get("pid", -1))  # no pid recorded: unknown, so not called killed (kill(-1) means every process)
+    return (status.get("status") == "running" and status.get("host") == socket.gethostname() and pid > 0
+            and not pid_alive(pid))
