@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from auglab.metrics import per_example
 from auglab.storage.atomic import read_json
 from auglab.sweep.identity import ADDED_DEFAULTS, CHANGED_DEFAULTS, VOLATILE, digest, identity, read_record
-from auglab.sweep.job_record import killed
+from auglab.sweep.job_record import process_alive
 
 AXES = ("augment", "seed")  # the table's own axes: never a group
 NOT_OPTIONS = ("experiment", "debug", "callbacks", "hydra/")  # shape a run without being what it compares
@@ -108,7 +108,7 @@ def load_job(folder: Path) -> Job | None:
     if status_record.get("identity_sha256") != key:
         job.status = "missing" if not status_record else "unverified"
         return job
-    job.status = "interrupted" if killed(status_record) else status_record.get("status", "missing")
+    job.status = "interrupted" if process_alive(status_record) is False else status_record.get("status", "missing")
     job.duration_s, job.slot = status_record.get("duration_s"), status_record.get("slot")
     if job.status == "ok":
         job.metrics = read_json(folder / "metrics.json")

@@ -5,7 +5,6 @@ holds another job or one that a live process is running."""
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -13,7 +12,7 @@ from omegaconf import DictConfig
 from auglab.errors import AuglabError
 from auglab.storage.atomic import read_json
 from auglab.sweep.identity import differences, identity, read_record
-from auglab.sweep.job_record import pid_alive
+from auglab.sweep.job_record import process_alive
 
 SKIP, RESUME, FRESH = "skip", "resume", "fresh"
 
@@ -34,10 +33,8 @@ def decide(cfg: DictConfig, out_dir: Path, key: str) -> str:
             "it is left untouched. Move that folder out of the sweep, or use a new hydra.sweep.dir"
         )
     status = read_json(out_dir / "run.json")
-    pid = int(status.get("pid", -1))
-    if status.get("status") == "running" and status.get("host") == socket.gethostname() and pid != os.getpid() \
-            and pid_alive(pid):
-        raise AuglabError(f"{out_dir} is being run by process {pid}; wait for it or stop it first")
+    if process_alive(status) and status["pid"] != os.getpid():
+        raise AuglabError(f"{out_dir} is being run by process {status['pid']}; wait for it or stop it first")
     if status.get("status") == "ok" and (out_dir / "metrics.json").exists():
         return SKIP
     return RESUME if last_checkpoint(out_dir).exists() else FRESH

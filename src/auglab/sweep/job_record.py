@@ -54,8 +54,11 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def killed(status: dict[str, Any]) -> bool:
-    """A ``running`` record left by a process of this host that no longer exists (kill -9, power loss)."""
-    pid = int(status.get("pid", -1))  # no pid recorded: unknown, so not called killed (kill(-1) means every process)
-    return (status.get("status") == "running" and status.get("host") == socket.gethostname() and pid > 0
-            and not pid_alive(pid))
+def process_alive(status: dict[str, Any]) -> bool | None:
+    """For a ``running`` record written on this host: whether its process still exists (False: killed -9, power
+    loss). None for any other record: finished, written on another host, or with no pid (kill(-1) means every
+    process, so it is never asked)."""
+    pid = int(status.get("pid", -1))
+    if status.get("status") != "running" or status.get("host") != socket.gethostname() or pid <= 0:
+        return None
+    return pid_alive(pid)
