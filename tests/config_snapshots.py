@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -42,6 +43,21 @@ def resolved(all_overrides: list[list[str]]) -> dict[str, str]:
     with initialize_config_module(config_module="auglab.conf", version_base="1.3"):
         return {" ".join(o) or "(defaults)": OmegaConf.to_yaml(compose(config_name="train", overrides=o))
                 for o in all_overrides}
+
+
+def without_added_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` less the options added after the snapshots were written that hold their as-before default
+    (``ADDED_DEFAULTS``): such an option changes no job identity, so it is no change to compare."""
+    from auglab.sweep.identity import ADDED_DEFAULTS
+
+    for key, default in ADDED_DEFAULTS.items():
+        *parents, leaf = key.split(".")
+        node: Any = config
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and leaf in node and node[leaf] == default:
+            del node[leaf]
+    return config
 
 
 def main() -> None:
