@@ -8,8 +8,9 @@ left-aligned, 0-padded, with lengths). RecBole (``recbole/data/transform.py``: `
 path, which this script fills once with ``pip install --target`` (RecBole and the packages its
 import chain needs, never torch or numpy); it never becomes a dependency of auglab. Note that
 RecBole's mask also draws a negative item per masked position (it serves BERT4Rec-style training),
-so it does somewhat more work than ``SeqMask``. Sequences per second, median of ``--repeats``. ``--smoke``: 32
-sequences of up to 20 items, one repeat, RecBole only if the scratch folder already has it (no install).
+so it does somewhat more work than ``SeqMask``. Sequences per second, median of ``--repeats`` (for auglab,
+each repeat times 20 calls). ``--smoke``: 32 sequences of up to 20 items, one repeat, RecBole only if the
+scratch folder already has it (no install).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ from auglab.data.user_sequences import UserSequences
 SCRATCH = Path(__file__).resolve().parent / ".scratch" / "recbole"
 RECBOLE_PACKAGES = ["recbole==1.2.1", "pandas", "cloudpickle", "colorlog==4.7.2", "colorama==0.4.4", "texttable",
                     "tabulate", "thop", "plotly", "narwhals", "psutil", "scikit-learn", "joblib", "threadpoolctl"]
+
+# one of auglab's calls takes about a millisecond: a repeat times several, so timer and scheduler
+# noise do not decide the median
+CALLS_PER_REPEAT = 20
 
 RECBOLE_SIDE = r"""
 import json, statistics, sys, time, torch
@@ -83,10 +88,11 @@ def auglab_rates(x: torch.Tensor, num_items: int, repeats: int, device: torch.de
             if device.type == "cuda":
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            transform(x, y)
+            for _ in range(CALLS_PER_REPEAT):
+                transform(x, y)
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
+            times.append((time.perf_counter() - start) / CALLS_PER_REPEAT)
         out[name] = len(x) / statistics.median(times)
     return out
 

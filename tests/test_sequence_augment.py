@@ -127,6 +127,21 @@ def test_mask_masks_exactly_gamma_and_insert_keeps_order_and_the_last_item():
         assert row.tolist()[len(kept) + (row == NUM_ITEMS + 5).sum() - 1] == orig[m - 1]
 
 
+def test_masked_positions_are_a_uniform_sample_of_the_real_ones():
+    torch.manual_seed(0)
+    x = torch.tensor([[1, 2, 3, 4, 5, 0, 0]]).repeat(20_000, 1)
+    out, _ = fitted(SeqMask(gamma=0.4))(x, x[:, 0])  # 2 of 5 items per row
+    pairs = torch.unique((out == NUM_ITEMS + 1).nonzero()[:, 1].view(-1, 2), dim=0, return_counts=True)
+    assert len(pairs[0]) == 10 and pairs[0].max() <= 4  # every pair of real positions, never padding
+    assert ((pairs[1] - 2_000).abs() < 200).all()  # each pair 1/10 of the time (sd about 42)
+    # every item chosen, also in histories shorter than the longest: padding stays padding
+    x, y = batch()
+    out, _ = fitted(SeqMask(gamma=1.0))(x, y)
+    assert torch.equal(out == NUM_ITEMS + 1, x > 0) and torch.equal(out > 0, x > 0)
+    out, _ = fitted(SeqSubstitute(rate=1.0, top_k=2, window=1))(x, y)
+    assert torch.equal(out > 0, x > 0)
+
+
 def test_p_zero_changes_nothing_and_bad_values_fail():
     x, y = batch()
     for cls, kw in ((SeqCrop, "eta"), (SeqMask, "gamma"), (SeqReorder, "beta"), (SeqInsert, "rate")):

@@ -41,15 +41,32 @@ def _by_key(values: torch.Tensor, key: torch.Tensor, keep: torch.Tensor, length:
     return torch.where(idx < count, out, 0)
 
 
-def _k_random_positions(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """``[B, L]`` bool: ``k [B, 1]`` distinct real (non-padding) positions per row, uniformly at random."""
-    scores = torch.where(x > 0, torch.rand(x.shape, device=x.device), 2.0)  # padding never chosen
+def _k_random_positions(x: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``k [B, 1]`` distinct real (non-padding) positions per row, uniformly at random: ``positions
+    [B, max(k)]`` (distinct within a row) and ``chosen [B, max(k)]``, whether each is one of the k.
+
+    A partial Fisher-Yates shuffle run on the whole batch at once: step ``i`` swaps position ``i``
+    with a uniform draw from ``i..n-1``, and the first ``k`` positions are the sample. ``max(k)`` steps
+    of a few batched ops cost less than ranking ``L`` random keys per row (topk or sort)."""
     most = int(k.max()) if k.numel() else 0
-    if most == 0:
-        return torch.zeros_like(x, dtype=torch.bool)
-    # the k-th smallest draw of each row; topk of the largest k, not a sort of all L (the same values)
-    kth = scores.topk(most, dim=1, largest=False, sorted=True).values.gather(1, (k - 1).clamp_min(0))
-    return (scores <= kth) & (k > 0)
+    n = (x > 0).sum(1, keepdim=True)  # [B, 1]; real items are left-aligned, at 0..n-1
+    order = torch.arange(x.shape[1], device=x.device).expand(len(x), -1).clone()  # [B, L]
+    step = torch.arange(most, device=x.device)[None, :]  # [1, most]
+    swap = (step + torch.rand((len(x), most), device=x.device) * (n - step)).long()
+    # a draw rounded up to n stays inside the history; a row shorter than the step swaps in place,
+    # so padding is never drawn into the sample
+    swap = torch.minimum(swap, n - 1).maximum(step)  # [B, most]
+    for i in range(most):
+        j = swap[:, i : i + 1]  # [B, 1]
+        here = order[:, i : i + 1].clone()
+        order[:, i : i + 1] = order.gather(1, j)
+        order.scatter_(1, j, here)
+    return order[:, :most], step < k
+
+
+def _replace_at(x: torch.Tensor, positions: torch.Tensor, chosen: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """``x`` with ``values [B, m]`` written at the chosen ones of ``positions [B, m]`` (distinct per row)."""
+    return x.clone().scatter_(1, positions, torch.where(chosen, values, x.gather(1, positions)))
 
 
 class SeqCrop:
@@ -76,7 +93,8 @@ class SeqMask(ItemCatalogue):
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         _, n = _positions(x)
         k = (n * self.gamma).floor().long() * _chosen(x, self.p)[:, None]  # [B, 1] items to mask
-        return torch.where(_k_random_positions(x, k), self.mask_item, x), y
+        positions, chosen = _k_random_positions(x, k)
+        return _replace_at(x, positions, chosen, torch.full_like(positions, self.mask_item)), y
 
 
 class SeqReorder:
@@ -87,13 +105,19 @@ class SeqReorder:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pos, n = _positions(x)
-        k = (n * self.beta).floor().long() * _chosen(x, self.p)[:, None]
-        start = (torch.rand_like(n, dtype=torch.float) * (n - k + 1)).long()
-        inside = (pos >= start) & (pos < start + k)
-        # Positions inside the window get random keys within it, the rest keep their own: a sort
-        # permutes the window only.
-        key = torch.where(inside, start + torch.rand(x.shape, device=x.device) * k.clamp_min(1) * 0.999, pos.float())
-        return x.gather(1, key.argsort(dim=1, stable=True)), y
+        k = (n * self.beta).floor().long() * _chosen(x, self.p)[:, None]  # [B, 1] window sizes
+        most = int(k.max()) if len(x) else 0
+        if most < 2:
+            return x, y
+        start = (torch.rand_like(n, dtype=torch.float) * (n - k + 1)).long()  # [B, 1]
+        start = torch.minimum(start, n - k)  # a draw rounded up to 1.0 would reach past the history
+        slot = torch.arange(most, device=x.device)[None, :]
+        # a random permutation of 0..k-1 in each row's first k slots: only the window is ranked,
+        # not the whole history
+        shuffle = torch.rand((len(x), most), device=x.device).masked_fill_(slot >= k, 2.0).argsort(dim=1)
+        inside = (pos >= start) & (pos < start + k)  # [B, L]
+        moved = start + shuffle.gather(1, (pos - start).clamp(0, most - 1))
+        return x.gather(1, torch.where(inside, moved, pos)), y
 
 
 class _Insert:
@@ -171,10 +195,10 @@ class SeqSubstitute(CooccurrenceNeighbours):
         table = self.table(x.device)  # [num_items + 2, top_k]
         _, n = _positions(x)
         k = (n * self.rate).ceil().long() * _chosen(x, self.p)[:, None]
-        replace = _k_random_positions(x, k)
-        choice = (torch.rand(x.shape, device=x.device) * table.shape[1]).long()
-        similar = table[x].gather(2, choice[..., None])[..., 0]  # [B, L]
-        return torch.where(replace, similar, x), y
+        positions, chosen = _k_random_positions(x, k)  # [B, m]
+        choice = (torch.rand(positions.shape, device=x.device) * table.shape[1]).long()
+        similar = table[x.gather(1, positions)].gather(2, choice[..., None])[..., 0]  # [B, m]
+        return _replace_at(x, positions, chosen, similar), y
 
 
 class SeqOneOf:
