@@ -41,15 +41,21 @@ def _by_key(values: torch.Tensor, key: torch.Tensor, keep: torch.Tensor, length:
     return torch.where(idx < count, out, 0)
 
 
-def _k_random_positions(x: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``k [B, 1]`` distinct real (non-padding) positions per row, uniformly at random: ``positions
-    [B, max(k)]`` (distinct within a row) and ``chosen [B, max(k)]``, whether each is one of the k.
+def _window_start(n: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """A uniform start ``[B, 1]`` for a window of ``k`` items inside a history of ``n`` (both ``[B, 1]``)."""
+    start = (torch.rand_like(n, dtype=torch.float) * (n - k + 1)).long()
+    return torch.minimum(start, n - k)  # a draw rounded up to 1.0 would reach past the history
+
+
+def _k_random_positions(x: torch.Tensor, n: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``k [B, 1]`` distinct real (non-padding) positions per row of histories of ``n [B, 1]`` items,
+    uniformly at random: ``positions [B, max(k)]`` (distinct within a row) and ``chosen [B, max(k)]``,
+    whether each is one of the k.
 
     A partial Fisher-Yates shuffle run on the whole batch at once: step ``i`` swaps position ``i``
     with a uniform draw from ``i..n-1``, and the first ``k`` positions are the sample. ``max(k)`` steps
     of a few batched ops cost less than ranking ``L`` random keys per row (topk or sort)."""
     most = int(k.max()) if k.numel() else 0
-    n = (x > 0).sum(1, keepdim=True)  # [B, 1]; real items are left-aligned, at 0..n-1
     order = torch.arange(x.shape[1], device=x.device).expand(len(x), -1).clone()  # [B, L]
     step = torch.arange(most, device=x.device)[None, :]  # [1, most]
     swap = (step + torch.rand((len(x), most), device=x.device) * (n - step)).long()
@@ -78,7 +84,7 @@ class SeqCrop:
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pos, n = _positions(x)
         k = torch.where(_chosen(x, self.p)[:, None], (n * self.eta).floor().long().clamp_min(1), n)
-        start = (torch.rand_like(n, dtype=torch.float) * (n - k + 1)).long()
+        start = _window_start(n, k)
         idx = (start + pos).clamp(max=x.shape[1] - 1)  # a shift to the left: a gather, no sort
         return torch.where(pos < k, x.gather(1, idx), 0), y
 
@@ -93,7 +99,7 @@ class SeqMask(ItemCatalogue):
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         _, n = _positions(x)
         k = (n * self.gamma).floor().long() * _chosen(x, self.p)[:, None]  # [B, 1] items to mask
-        positions, chosen = _k_random_positions(x, k)
+        positions, chosen = _k_random_positions(x, n, k)
         return _replace_at(x, positions, chosen, torch.full_like(positions, self.mask_item)), y
 
 
@@ -109,8 +115,7 @@ class SeqReorder:
         most = int(k.max()) if len(x) else 0
         if most < 2:
             return x, y
-        start = (torch.rand_like(n, dtype=torch.float) * (n - k + 1)).long()  # [B, 1]
-        start = torch.minimum(start, n - k)  # a draw rounded up to 1.0 would reach past the history
+        start = _window_start(n, k)  # [B, 1]
         slot = torch.arange(most, device=x.device)[None, :]
         # a random permutation of 0..k-1 in each row's first k slots: only the window is ranked,
         # not the whole history
@@ -195,7 +200,7 @@ class SeqSubstitute(CooccurrenceNeighbours):
         table = self.table(x.device)  # [num_items + 2, top_k]
         _, n = _positions(x)
         k = (n * self.rate).ceil().long() * _chosen(x, self.p)[:, None]
-        positions, chosen = _k_random_positions(x, k)  # [B, m]
+        positions, chosen = _k_random_positions(x, n, k)  # [B, m]
         choice = (torch.rand(positions.shape, device=x.device) * table.shape[1]).long()
         similar = table[x.gather(1, positions)].gather(2, choice[..., None])[..., 0]  # [B, m]
         return _replace_at(x, positions, chosen, similar), y
